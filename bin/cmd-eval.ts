@@ -1,0 +1,53 @@
+// `split-dnn eval --bundle DIR [--json] [--data DIR] [--samples-only]`
+import * as path from 'node:path';
+import { parseArgs } from './args';
+import { ModelRuntime } from '../lib/model/runtime';
+import { readSamples } from '../lib/model/samples';
+import { evaluate, EvalReport } from '../lib/eval/evaluate';
+import { readFashionMnistTest, DEFAULT_FASHION_MNIST } from '../lib/eval/idx';
+
+const USAGE = `usage: split-dnn eval --bundle DIR [--json] [--data DIR] [--samples-only]
+
+Re-measures a bundle from its ONNX files: unsplit accuracy, exit calibration, and each
+rate level's accuracy and coded bytes per frame, on the bundle's sample set and on the
+Fashion-MNIST test set when it is installed (default ${DEFAULT_FASHION_MNIST}).`;
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+function summary(report: Record<string, unknown>): string {
+  const lines = [`${report.name} ${report.version} (model id ${report.modelId})`];
+  for (const key of ['samples', 'test']) {
+    const r = report[key] as EvalReport | { skipped: string } | undefined;
+    if (!r) continue;
+    if ('skipped' in r) { lines.push(`${key}: skipped, ${r.skipped}`); continue; }
+    lines.push(`${key} (${r.count} images): unsplit ${pct(r.unsplitAccuracy)}, exit branch ${r.exitAccuracy === null ? 'none' : pct(r.exitAccuracy)}`);
+    for (const c of r.calibration) lines.push(`  exit at ${c.threshold}: ${pct(c.exitRate)} exit, accuracy ${pct(c.accuracy)}`);
+    for (const q of r.rates) lines.push(`  rate ${q.level} ${q.name}: ${pct(q.accuracy)} (${q.dropPp >= 0 ? '-' : '+'}${Math.abs(q.dropPp).toFixed(2)} pp), ${q.codedBytes.toFixed(1)} B/frame (ideal ${q.idealBytes.toFixed(1)})`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    bundle: { type: 'string', default: 'models/fmnist-cnn' },
+    json: { type: 'boolean', default: false },
+    data: { type: 'string', default: DEFAULT_FASHION_MNIST },
+    'samples-only': { type: 'boolean', default: false },
+  }, USAGE);
+  if (args.help) { console.log(USAGE); return 0; }
+  const started = Date.now();
+  const rt = await ModelRuntime.open(path.resolve(String(args.bundle)));
+  try {
+    const report: Record<string, unknown> = { bundle: rt.bundle.dir, name: rt.manifest.name, version: rt.manifest.version, modelId: rt.modelId };
+    report.samples = await evaluate(rt, await readSamples(rt.bundle));
+    if (!args['samples-only']) {
+      const test = await readFashionMnistTest(String(args.data));
+      report.test = test ? await evaluate(rt, test) : { skipped: `no Fashion-MNIST test set in ${args.data}` };
+    }
+    report.seconds = (Date.now() - started) / 1000;
+    console.log(args.json ? JSON.stringify(report, null, 2) : summary(report));
+    return 0;
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,62 @@
+// One inference thread: loads its ORT sessions once, then runs batches the pool sends.
+// ORT's run() blocks whatever thread calls it, which is why it lives here.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { Tensor } from './tensor';
+
+export interface WorkerModel { key: string; file: string }
+export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number }
+export interface RunRequest { id: number; model: string; feeds: Record<string, Tensor>; outputs?: string[] }
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { type: 'error'; id: number; message: string };
+
+const init = workerData as WorkerInit;
+const sessions = new Map<string, ort.InferenceSession>();
+const port = parentPort!;
+
+async function load(): Promise<void> {
+  for (const m of init.models) {
+    sessions.set(m.key, await ort.InferenceSession.create(m.file, {
+      intraOpNumThreads: init.intraOpThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    }));
+  }
+}
+
+async function run(req: RunRequest): Promise<WorkerReply> {
+  const session = sessions.get(req.model);
+  if (!session) return { type: 'error', id: req.id, message: `no model "${req.model}" in this pool` };
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+    const result = req.outputs ? await session.run(feeds, req.outputs) : await session.run(feeds);
+    const outputs: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(result)) {
+      if (value.type !== 'float32') throw new Error(`output "${name}" is ${value.type}, only float32 is supported`);
+      outputs[name] = { data: value.data as Float32Array, dims: [...value.dims] };
+    }
+    return { type: 'result', id: req.id, outputs };
+  } catch (err) {
+    return { type: 'error', id: req.id, message: (err as Error).message };
+  }
+}
+
+load().then(
+  () => port.postMessage({ type: 'ready' } satisfies WorkerReply),
+  (err: Error) => port.postMessage({ type: 'load-error', message: err.message } satisfies WorkerReply),
+);
+
+port.on('message', (req: RunRequest) => {
+  void run(req).then((reply) => {
+    const transfer = reply.type === 'result' ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer) : [];
+    port.postMessage(reply, transfer);
+  });
+});
+
+process.on('exit', () => {
+  for (const s of sessions.values()) void s.release();
+});
