@@ -1,0 +1,113 @@
+// `split-dnn start`: Node-RED embedded with this package's nodes and one of the three
+// flows, plus (for the all-in-one demo) an in-process MQTT broker.
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { parseArgs } from './args';
+import { buildSettings, Role } from '../settings';
+import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+const USAGE = `usage: split-dnn start [options]
+
+  --role all|edge|cloud   which flow to run (default all: edge + cloud + dashboard + broker)
+  --port N                editor and dashboard port (default 1880; 0 = any free port)
+  --host ADDR             address to bind (default 127.0.0.1; set 0.0.0.0 deliberately)
+  --broker URL            MQTT broker (default: an embedded broker for --role all,
+                          mqtt://127.0.0.1:1883 otherwise)
+  --mqtt-port N           port of the embedded broker (default 1883; 0 = any free port)
+  --user-dir DIR          Node-RED user dir (default ~/.split-dnn/<role>)
+  --flows FILE            flow file to seed the user dir with (default flows/<role>.json)
+  --reset-flows           replace the user dir's flows with the seed flow
+  --gateway ID            this gateway's id (default: the host name)
+  --bundle DIR            model bundle (default models/fmnist-cnn)
+  --fps N                 demo camera frame rate (default 10)
+
+Environment: SPLIT_DNN_ADMIN_PASSWORD or SPLIT_DNN_ADMIN_PASSWORD_HASH lock the editor;
+SPLIT_DNN_CREDENTIAL_SECRET encrypts stored credentials.`;
+
+const SEED: Record<Role, string> = { all: 'all-in-one.json', edge: 'edge.json', cloud: 'cloud.json' };
+
+function loadNodeRed(): any {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('node-red');
+  } catch {
+    throw new Error('split-dnn start needs Node-RED 4.1: run `npm install` in the project, or `npm install node-red@4`');
+  }
+}
+
+async function seedFlows(userDir: string, role: Role, seed: string | undefined, reset: boolean): Promise<string> {
+  await fs.mkdir(userDir, { recursive: true });
+  const flowFile = path.join(userDir, `flows-${role}.json`);
+  const exists = await fs.access(flowFile).then(() => true, () => false);
+  if (!exists || reset) await fs.copyFile(seed ?? path.join(PACKAGE_ROOT, 'flows', SEED[role]), flowFile);
+  return flowFile;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    role: { type: 'string', default: 'all' },
+    port: { type: 'string', default: '1880' },
+    host: { type: 'string', default: '127.0.0.1' },
+    broker: { type: 'string' },
+    'mqtt-port': { type: 'string', default: '1883' },
+    'user-dir': { type: 'string' },
+    flows: { type: 'string' },
+    'reset-flows': { type: 'boolean', default: false },
+    gateway: { type: 'string' },
+    bundle: { type: 'string' },
+    fps: { type: 'string' },
+  }, USAGE);
+  if (args.help) { console.log(USAGE); return 0; }
+  const role = String(args.role) as Role;
+  if (!(role in SEED)) throw new Error(`--role must be all, edge or cloud, not "${role}"`);
+
+  let broker: EmbeddedBroker | null = null;
+  let brokerUrl = args.broker as string | undefined;
+  if (!brokerUrl && role === 'all') {
+    broker = await startEmbeddedBroker(Number(args['mqtt-port']));
+    brokerUrl = broker.url;
+    console.log(`split-dnn: embedded broker on ${broker.url}`);
+  }
+  // Flows read these through Node-RED's ${ENV} substitution in node properties.
+  process.env.SPLIT_DNN_BROKER = brokerUrl ?? process.env.SPLIT_DNN_BROKER ?? 'mqtt://127.0.0.1:1883';
+  process.env.SPLIT_DNN_GATEWAY = (args.gateway as string | undefined) ?? process.env.SPLIT_DNN_GATEWAY ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+  process.env.SPLIT_DNN_BUNDLE = (args.bundle as string | undefined) ?? process.env.SPLIT_DNN_BUNDLE ?? 'models/fmnist-cnn';
+  process.env.SPLIT_DNN_FPS = (args.fps as string | undefined) ?? process.env.SPLIT_DNN_FPS ?? '10';
+
+  const userDir = path.resolve((args['user-dir'] as string | undefined) ?? path.join(os.homedir(), '.split-dnn', role));
+  const flowFile = await seedFlows(userDir, role, args.flows as string | undefined, Boolean(args['reset-flows']));
+  const RED = loadNodeRed();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express');
+  const app = express();
+  const server = http.createServer(app);
+  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT });
+  RED.init(server, settings);
+  app.use('/', RED.httpAdmin);
+  app.use('/', RED.httpNode);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(args.port), String(args.host), () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  await RED.start();
+  console.log(`split-dnn: ${role} runtime, editor on http://${args.host}:${port}/ , dashboard on http://${args.host}:${port}/dashboard`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('split-dnn: stopping');
+    await RED.stop().catch(() => undefined);
+    server.close();
+    await broker?.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  return new Promise<number>(() => undefined);
+}

@@ -1,0 +1,176 @@
+// The gateway end of the link. Frames go into the durable outbox first, then out over
+// MQTT at QoS 1 within a window; a frame leaves the outbox only when the cloud answers
+// for it (result or ack). After a reconnect or restart everything pending is resent;
+// a frame with no answer for `resendAfterMs` is resent too (a tail may have died with it).
+import { EventEmitter } from 'node:events';
+import * as mqtt from 'mqtt';
+import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
+import { Outbox, OutboxOptions } from './outbox';
+import { clientOptions, LinkSettings } from './connect';
+import { topics } from './topics';
+import { RollingWindow, Throughput } from './stats';
+
+export interface EdgeLinkOptions {
+  settings: LinkSettings;
+  gateway: string;
+  outbox?: OutboxOptions;
+  /** Frames published and not yet answered, at most. */
+  window?: number;
+  resendAfterMs?: number;
+  software?: string;
+}
+
+export interface EdgeLinkStats {
+  state: 'connecting' | 'connected' | 'disconnected' | 'closed';
+  pending: number; inflight: number; published: number; resent: number; answered: number;
+  duplicates: number; dropped: number; rttMsP50: number | null; rttMsP95: number | null;
+  ackedBytesPerSec: number; lastError: string | null; durable: boolean;
+}
+
+export const frameKey = (f: Pick<Frame, 'gatewayId' | 'bootId' | 'seq'>) => `${f.gatewayId}/${f.bootId}/${f.seq}`;
+const NO_MODEL = '0000000000000000';
+
+export class EdgeLink extends EventEmitter {
+  readonly outbox: Outbox;
+  private client: mqtt.MqttClient | null = null;
+  private readonly inflight = new Map<string, number>(); // key → sent at (ms)
+  private cursor: IterableIterator<[string, Buffer]> | null = null;
+  private state: EdgeLinkStats['state'] = 'connecting';
+  private lastError: string | null = null;
+  private readonly counts = { published: 0, resent: 0, answered: 0, duplicates: 0 };
+  private readonly rtt = new RollingWindow();
+  private readonly throughput = new Throughput();
+  private readonly timer: NodeJS.Timeout;
+  private readonly window: number;
+  private readonly resendAfterMs: number;
+
+  private constructor(private readonly opts: EdgeLinkOptions) {
+    super();
+    this.outbox = new Outbox(opts.outbox);
+    this.window = opts.window ?? 256;
+    this.resendAfterMs = opts.resendAfterMs ?? 10_000;
+    this.timer = setInterval(() => this.resendStale(), Math.min(1000, this.resendAfterMs / 2));
+    this.timer.unref();
+  }
+
+  static async open(opts: EdgeLinkOptions): Promise<EdgeLink> {
+    const link = new EdgeLink(opts);
+    const will = { topic: topics.state(opts.gateway), payload: link.stateFrame('death', { reason: 'will' }), qos: 1 as const, retain: true };
+    link.client = mqtt.connect(opts.settings.url, await clientOptions(opts.settings, will));
+    link.client.on('connect', () => link.onConnect());
+    link.client.on('close', () => link.setState('disconnected'));
+    link.client.on('error', (err) => { link.lastError = err.message; link.emit('link-error', err); });
+    link.client.on('message', (_topic, payload) => link.onAnswer(payload));
+    return link;
+  }
+
+  private stateFrame(kind: 'birth' | 'death', body: Record<string, unknown>): Buffer {
+    return encodeFrame({ kind, rateLevel: 0, modelId: NO_MODEL, gatewayId: this.opts.gateway, bootId: 0, seq: 0, timestampMs: Date.now(), shape: [], body });
+  }
+
+  private setState(state: EdgeLinkStats['state']): void {
+    if (this.state === state || this.state === 'closed') return;
+    this.state = state;
+    if (state !== 'connected') { this.inflight.clear(); this.cursor = null; }
+    this.emit('state', state);
+  }
+
+  private onConnect(): void {
+    this.lastError = null;
+    const client = this.client!;
+    client.subscribe(topics.resultsFor(this.opts.gateway), { qos: 1 });
+    client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
+    this.setState('connected');
+    // Everything pending goes again: anything in flight at the drop may be gone.
+    this.inflight.clear();
+    this.cursor = null;
+    this.pump();
+  }
+
+  /** Accept a features frame: on disk before this returns. Throws WireError on a bad frame. */
+  submit(frame: Buffer): Frame {
+    const f = decodeFrame(frame);
+    if (f.kind !== 'features') throw new WireError('BAD_KIND', 'kind', `mqtt-transmit on the edge sends features frames, got ${f.kind}`);
+    const evicted = this.outbox.put(frameKey(f), frame);
+    if (evicted) this.emit('dropped', evicted);
+    this.pump();
+    return f;
+  }
+
+  private publish(key: string, frame: Buffer, f?: Frame): void {
+    const head = f ?? decodeFrame(frame);
+    this.inflight.set(key, Date.now());
+    this.counts.published++;
+    this.client!.publish(topics.features(head.gatewayId, head.modelId), frame, { qos: 1 });
+  }
+
+  private pump(): void {
+    if (this.state !== 'connected' || !this.client) return;
+    while (this.inflight.size < this.window) {
+      this.cursor ??= this.outbox.entries();
+      const next = this.cursor.next();
+      if (next.done) { this.cursor = null; return; }
+      const [key, frame] = next.value;
+      if (!this.inflight.has(key)) this.publish(key, frame);
+    }
+  }
+
+  private resendStale(): void {
+    if (this.state !== 'connected') return;
+    const cutoff = Date.now() - this.resendAfterMs;
+    for (const [key, sentAt] of this.inflight) {
+      if (sentAt > cutoff) break; // insertion order is send order
+      const frame = this.outbox.get(key);
+      this.inflight.delete(key);
+      if (!frame) continue;
+      this.counts.resent++;
+      this.publish(key, frame);
+    }
+  }
+
+  private onAnswer(payload: Buffer): void {
+    let f: Frame;
+    try {
+      f = decodeFrame(payload);
+    } catch (err) {
+      this.emit('bad-answer', err);
+      return;
+    }
+    if (f.kind !== 'result' && f.kind !== 'ack') return;
+    const key = frameKey(f);
+    const sentAt = this.inflight.get(key);
+    const size = this.outbox.get(key)?.length ?? 0;
+    if (!this.outbox.ack(key)) {
+      // Already answered: at-least-once delivery means a tail may answer twice.
+      this.counts.duplicates++;
+      return;
+    }
+    this.inflight.delete(key);
+    this.counts.answered++;
+    if (sentAt !== undefined) this.rtt.push(Date.now() - sentAt);
+    this.throughput.add(size);
+    this.emit('answer', f);
+    this.pump();
+  }
+
+  stats(): EdgeLinkStats {
+    return {
+      state: this.state, pending: this.outbox.size, inflight: this.inflight.size, ...this.counts,
+      dropped: this.outbox.dropped, rttMsP50: this.rtt.quantile(0.5), rttMsP95: this.rtt.quantile(0.95),
+      ackedBytesPerSec: this.throughput.perSecond(), lastError: this.lastError, durable: this.outbox.durable,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    clearInterval(this.timer);
+    const client = this.client;
+    if (client?.connected) {
+      // A clean shutdown says so, instead of leaving the will to the broker.
+      await new Promise<void>((resolve) => client.publish(topics.state(this.opts.gateway), this.stateFrame('death', { reason: 'shutdown' }), { qos: 1, retain: true }, () => resolve()));
+    }
+    this.state = 'closed';
+    await new Promise<void>((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
+    this.outbox.close();
+  }
+}

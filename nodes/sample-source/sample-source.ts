@@ -1,0 +1,59 @@
+// sample-source: replays a bundle's labelled sample set as if it were a camera, so the
+// demo and the tests have real frames (and ground truth) without hardware.
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { readSamples, sampleImage, SampleSet } from '../../lib/model';
+import { handleInput, StatusLine, short } from '../common/node-kit';
+import type { SplitModelNode } from '../split-model/split-model';
+
+interface SampleSourceDef extends NodeDef { model: string; fps: string; limit: string; autostart: boolean }
+
+function register(RED: NodeAPI): void {
+  function SampleSource(this: Node, def: SampleSourceDef) {
+    RED.nodes.createNode(this, def);
+    const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
+    const fps = Math.max(0.1, Number(def.fps) || 10);
+    const limit = Math.max(0, Math.floor(Number(def.limit) || 0));
+    let set: SampleSet | null = null;
+    let next = 0;
+    let sent = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const status = new StatusLine(this, () => ({ fill: timer ? 'green' : 'grey', shape: timer ? 'dot' : 'ring', text: `${timer ? `${fps} fps` : 'stopped'}, ${short(sent)} sent` }));
+
+    const samples = config
+      ? config.runtime.then(async (rt) => (set = await readSamples(rt.bundle)))
+      : Promise.reject(new Error('sample-source has no split-model configured'));
+    samples.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
+
+    const emit = (): boolean => {
+      if (!set || (limit && sent >= limit)) return false;
+      const i = next;
+      next = (next + 1) % set.count;
+      sent++;
+      // A copy: downstream nodes may keep or alter the payload.
+      this.send({ payload: Buffer.from(sampleImage(set, i)), label: set.labels[i], sampleIndex: i, capturedAt: Date.now() });
+      status.update();
+      return true;
+    };
+    const stop = () => { if (timer) clearInterval(timer); timer = null; status.now(); };
+    const start = () => {
+      if (timer) return;
+      timer = setInterval(() => { if (!emit()) stop(); }, 1000 / fps);
+      status.now();
+    };
+    if (def.autostart) samples.then(start, () => undefined);
+
+    handleInput(this, status, async (msg) => {
+      await samples;
+      const cmd = msg.payload;
+      if (cmd === 'start') start();
+      else if (cmd === 'stop') stop();
+      else if (cmd === 'reset') { next = 0; sent = 0; status.now(); }
+      else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { for (let k = 0; k < cmd && emit(); k++); }
+      else throw new Error(`msg.payload must be "start", "stop", "reset" or a count of frames to send now, got ${JSON.stringify(cmd)}`);
+    });
+    this.on('close', () => { stop(); status.stop(); });
+  }
+  RED.nodes.registerType('sample-source', SampleSource);
+}
+
+module.exports = register;

@@ -1,0 +1,62 @@
+// Node-RED settings for the embedded runtime that `split-dnn start` runs. Secure by
+// default: the caller binds the editor to 127.0.0.1, the admin API is locked whenever an
+// admin password is given, and the credential key comes from the environment.
+import * as path from 'node:path';
+
+export type Role = 'all' | 'edge' | 'cloud';
+
+export interface SettingsOptions {
+  role: Role;
+  userDir: string;
+  flowFile: string;
+  /** Folder holding this package, so Node-RED loads its nodes without an install step. */
+  packageRoot: string;
+  env?: NodeJS.ProcessEnv;
+  logLevel?: string;
+}
+
+interface AdminUser { username: string; password: string; permissions: string }
+
+/**
+ * adminAuth from SPLIT_DNN_ADMIN_PASSWORD_HASH (a bcrypt hash, preferred) or
+ * SPLIT_DNN_ADMIN_PASSWORD (hashed here at start), user SPLIT_DNN_ADMIN_USER (admin).
+ */
+export function adminAuthFromEnv(env: NodeJS.ProcessEnv): { type: 'credentials'; users: AdminUser[] } | undefined {
+  let hash = env.SPLIT_DNN_ADMIN_PASSWORD_HASH;
+  if (!hash && env.SPLIT_DNN_ADMIN_PASSWORD) {
+    // bcryptjs ships with node-red; the cost matches Node-RED's own admin tool.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
+    hash = bcrypt.hashSync(env.SPLIT_DNN_ADMIN_PASSWORD, 8);
+  }
+  if (!hash) return undefined;
+  return { type: 'credentials', users: [{ username: env.SPLIT_DNN_ADMIN_USER || 'admin', password: hash, permissions: '*' }] };
+}
+
+export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
+  const env = opts.env ?? process.env;
+  const adminAuth = adminAuthFromEnv(env);
+  return {
+    userDir: opts.userDir,
+    flowFile: path.basename(opts.flowFile),
+    flowFilePretty: true,
+    nodesDir: [opts.packageRoot],
+    httpAdminRoot: '/',
+    httpNodeRoot: '/',
+    // Without a secret Node-RED generates one into .config.runtime.json and warns; a
+    // fleet wants the same secret from its secret store on every gateway.
+    credentialSecret: env.SPLIT_DNN_CREDENTIAL_SECRET || undefined,
+    ...(adminAuth ? { adminAuth } : {}),
+    editorTheme: {
+      page: { title: `split-dnn (${opts.role})` },
+      header: { title: `split-dnn · ${opts.role}` },
+      tours: false,
+      projects: { enabled: false },
+    },
+    externalModules: { palette: { allowInstall: false } },
+    diagnostics: { enabled: false },
+    telemetry: { enabled: false },
+    logging: { console: { level: opts.logLevel ?? env.SPLIT_DNN_LOG_LEVEL ?? 'info', metrics: false, audit: false } },
+    functionExternalModules: false,
+  };
+}
