@@ -1,0 +1,30 @@
+import { Clamp, CoderTables, ESCAPE_PRECISION_BITS, checkClamp, checkShape } from './tables';
+import { CodecError } from './errors';
+
+/**
+ * Ideal code length (bits) of sym under the normalized tables, escapes included
+ * (escape symbol plus the escaped value's share of the 2^16 escape slots). A measurement,
+ * so floating point is fine here; the coder itself never uses it.
+ */
+export function crossEntropyBits(sym: Int32Array, shape: readonly number[], tables: CoderTables, clamp: Clamp): number {
+  if (!(sym instanceof Int32Array)) throw new CodecError('BAD_INPUT', 'symbols must be an Int32Array');
+  checkClamp(clamp);
+  const perChannel = checkShape(shape, tables, sym.length);
+  if (perChannel * shape[0] !== sym.length) throw new CodecError('BAD_SHAPE', 'shape does not match the symbols');
+  const p = tables.precisionBits;
+  const range = clamp.max - clamp.min + 1;
+  const escapeValueBits = (v: number): number => {
+    const width = Math.floor(((v + 1) << ESCAPE_PRECISION_BITS) / range) - Math.floor((v << ESCAPE_PRECISION_BITS) / range);
+    return ESCAPE_PRECISION_BITS - Math.log2(width);
+  };
+  let bits = 0;
+  for (let c = 0; c < shape[0]; c++) {
+    const { offset, size, freq } = tables.channels[c];
+    const cost = Array.from(freq, (f) => p - Math.log2(f));
+    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) {
+      const k = sym[i] - offset;
+      bits += k >= 0 && k < size ? cost[k] : cost[size] + escapeValueBits(sym[i] - clamp.min);
+    }
+  }
+  return bits;
+}

@@ -1,0 +1,189 @@
+"""Stage 2: the bank of bottleneck units, trained with the backbone frozen.
+
+Only the unit (encoder, decoder, its density model) learns; head and tail stay
+fixed, so one backbone serves every rate. Because the head is frozen, its outputs
+for a few augmented views of the training set are computed once and reused by every
+unit of the search, which makes a unit epoch several times cheaper than a backbone one.
+"""
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+from backbone import CL, lr_at, predict
+from data import augment, batches
+from entropy import FactorizedPrior, count_tables, empirical_entropy_bytes, ideal_bits
+from model import count_params
+from units import Decoder, Encoder, latent_hw, quantize, ste_round
+
+
+@torch.no_grad()
+def feature_views(net, data, norm, n_views, seed, subset=0):
+    """View 0 is the clean training set, the others shifted/flipped copies.
+    Features are kept in float16 (376 MB per 60k view) with the teacher's logits."""
+    gen = torch.Generator().manual_seed(seed + 2)
+    x_all, y = data["train_x"], data["train_y"]
+    if subset:
+        x_all, y = x_all[:subset], y[:subset]
+    views = []
+    for v in range(n_views):
+        x = x_all if v == 0 else augment(x_all, gen, shift=2, flip=True)
+        logits, _, feats = predict(net, x, norm)
+        views.append((feats.half(), logits))
+    return views, y
+
+
+def kd_loss(student, teacher, t):
+    return F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1),
+                    reduction="batchmean", log_target=True) * (t * t)
+
+
+class Unit(torch.nn.Module):
+    def __init__(self, channels, stride, step):
+        super().__init__()
+        self.channels, self.stride, self.step = channels, stride, step
+        self.enc, self.dec = Encoder(channels, stride), Decoder(channels, stride)
+        self.prior = FactorizedPrior(channels)
+
+    @property
+    def name(self):
+        return f"c{self.channels}-s{self.stride}"
+
+
+def train_unit(spec, tail, views, labels, cfg, seed, log):
+    """Loss = CE + KD(unsplit teacher) + lambda * estimated bytes per frame."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed + 3)
+    unit = Unit(spec["channels"], spec["stride"], spec["step"]).to(memory_format=CL)
+    n, bs, epochs = len(labels), cfg["batch_size"], spec.get("epochs", cfg["epochs"])
+    total = (n // bs) * epochs
+    opt = torch.optim.Adam(unit.parameters(), lr=cfg["lr"])
+    lam, step_q = spec["lambda"], spec["step"]
+    t0, k, hist = time.time(), 0, []
+    for epoch in range(epochs):
+        unit.train()
+        feats, teach = views[epoch % len(views)]
+        sums = {"ce": 0.0, "kd": 0.0, "bytes": 0.0, "acc": 0.0}
+        for idx in batches(n, bs, gen, drop_last=True):
+            for g in opt.param_groups:
+                g["lr"] = lr_at(k, total, total // 20, cfg["lr"])
+            f = feats[idx].float().contiguous(memory_format=CL)
+            z = unit.enc(f) / step_q
+            # rate: additive uniform noise stands in for rounding (differentiable)
+            noise = torch.rand(z.shape, generator=gen) - 0.5
+            nbytes = unit.prior.bits(z + noise).mean() / 8.0
+            # decoder sees the rounded symbols, as it will in deployment
+            logits = tail(unit.dec(ste_round(z) * step_q))
+            ce = F.cross_entropy(logits, labels[idx])
+            kd = kd_loss(logits, teach[idx], cfg["kd_temperature"])
+            loss = ce + cfg["kd_weight"] * kd + lam * nbytes
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            k += 1
+            for key, val in (("ce", ce), ("kd", kd), ("bytes", nbytes)):
+                sums[key] += float(val)
+            sums["acc"] += float((logits.argmax(1) == labels[idx]).float().mean())
+        steps = n // bs
+        hist.append({key: val / steps for key, val in sums.items()})
+    unit.eval()
+    h = hist[-1]
+    log("  unit %s lam=%g step=%g: %d ep %.0fs  ce %.3f kd %.3f est %.1f B train-acc %.4f" % (
+        unit.name, lam, step_q, epochs, time.time() - t0, h["ce"], h["kd"], h["bytes"], h["acc"]))
+    return unit, {"history": hist, "seconds": time.time() - t0}
+
+
+@torch.no_grad()
+def latents(unit, feats, batch_size=1000):
+    out = []
+    for idx in batches(len(feats), batch_size):
+        out.append(unit.enc(feats[idx].float().contiguous(memory_format=CL)))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def decode_logits(unit, tail, q, batch_size=1000):
+    out = []
+    for idx in batches(len(q), batch_size):
+        y_hat = (q[idx].double() * unit.step).float()  # exactly what the cloud feeds
+        out.append(tail(unit.dec(y_hat.contiguous(memory_format=CL))))
+    return torch.cat(out)
+
+
+def evaluate_unit(unit, tail, train_feats, test_feats, test_y):
+    """Tables from the (clean) training set, figures on the test set, exact quantizer."""
+    q_train = quantize(latents(unit, train_feats), unit.step)
+    qmin, qmax = int(q_train.min()), int(q_train.max())
+    tables = count_tables(q_train)
+    q_test = quantize(latents(unit, test_feats), unit.step, qmin, qmax)
+    logits = decode_logits(unit, tail, q_test)
+    bits = ideal_bits(q_test, tables, qmin, qmax)
+    n_escape = 0
+    for c, tab in enumerate(tables):
+        s = q_test[:, c] - tab["offset"]
+        n_escape += int(((s < 0) | (s >= len(tab["counts"]))).sum())
+    return {
+        "accuracy": float((logits.argmax(1) == test_y).float().mean()),
+        "idealBytes": float(bits.mean()),
+        "trainEntropyBytes": empirical_entropy_bytes(q_train),
+        "escapesPerFrame": n_escape / len(q_test),
+        "symbolShape": list(q_test.shape[1:]),
+        "quant": {"step": unit.step, "min": qmin, "max": qmax},
+        "tables": tables,
+        "logits": logits,
+        "encoderParams": count_params(unit.enc),
+        "decoderParams": count_params(unit.dec),
+    }
+
+
+def pareto_front(rows):
+    """Rows not beaten by another that is both smaller and at least as accurate."""
+    front = []
+    for r in sorted(rows, key=lambda r: (r["idealBytes"], -r["accuracy"])):
+        if not front or r["accuracy"] > front[-1]["accuracy"]:
+            front.append(r)
+    return front
+
+
+def pick_units(rows, unsplit_acc, n_ship, max_drop_pp=1.0, budget_bytes=32.0):
+    """Ship: the smallest point, the smallest point within max_drop_pp of unsplit
+    (preferably under budget_bytes), the most accurate point, and more front points
+    spread evenly in log(bytes) until n_ship. Returned smallest first (level 0)."""
+    front = pareto_front(rows)
+    chosen = {id(front[0]), id(front[-1])}
+    close = [r for r in front if (unsplit_acc - r["accuracy"]) * 100 <= max_drop_pp]
+    if close:
+        chosen.add(id(close[0]))
+    while len(chosen) < min(n_ship, len(front)):
+        # add the front point farthest (in log bytes) from every chosen one
+        picked = [r for r in front if id(r) in chosen]
+        best = max((r for r in front if id(r) not in chosen),
+                   key=lambda r: min(abs(math.log(r["idealBytes"]) - math.log(p["idealBytes"]))
+                                     for p in picked))
+        chosen.add(id(best))
+    return [r for r in front if id(r) in chosen], front
+
+
+def run_search(specs, net, views, labels, test_feats, test_y, unsplit_acc, cfg, seed, log):
+    """Train every spec, evaluate it, and return all rows (with their units)."""
+    tail = net.tail
+    rows = []
+    for i, spec in enumerate(specs):
+        unit, info = train_unit(spec, tail, views, labels, cfg, seed + 100 + i, log)
+        ev = evaluate_unit(unit, tail, views[0][0], test_feats, test_y)
+        row = {"channels": spec["channels"], "stride": spec["stride"],
+               "lambda": spec["lambda"], "step": spec["step"],
+               "epochs": spec.get("epochs", cfg["epochs"]),
+               "positions": latent_hw(spec["stride"]) ** 2,
+               "accuracy": ev["accuracy"], "idealBytes": ev["idealBytes"],
+               "dropPP": (unsplit_acc - ev["accuracy"]) * 100,
+               "trainEntropyBytes": ev["trainEntropyBytes"],
+               "escapesPerFrame": ev["escapesPerFrame"],
+               "quant": ev["quant"], "seconds": info["seconds"],
+               "finalTrain": info["history"][-1]}
+        log("    -> test acc %.4f (%.2f pp) idealBytes %.2f (train entropy %.2f) q[%d,%d]" % (
+            row["accuracy"], row["dropPP"], row["idealBytes"], row["trainEntropyBytes"],
+            ev["quant"]["min"], ev["quant"]["max"]))
+        rows.append({"row": row, "unit": unit, "eval": ev})
+    return rows

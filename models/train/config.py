@@ -1,0 +1,74 @@
+"""Command line and the two presets (full run, --quick smoke test)."""
+import argparse
+import os
+
+# Pareto search over (channels, stride, lambda, quant step). stride 4 -> 2x2 positions,
+# stride 2 -> 4x4. lambda weighs estimated bytes/frame against CE + KD.
+FULL_GRID = [
+    (4, 4, 0.01, 1.0), (8, 4, 0.01, 1.0), (8, 4, 0.003, 1.0), (16, 4, 0.003, 1.0),
+    (4, 2, 0.01, 1.0), (8, 2, 0.003, 1.0), (8, 2, 0.001, 1.0), (16, 2, 0.001, 1.0),
+    (16, 2, 0.0003, 1.0), (8, 2, 0.003, 0.5), (8, 4, 0.003, 2.0), (32, 2, 0.0003, 1.0),
+]
+QUICK_GRID = [(4, 4, 0.01, 1.0), (8, 2, 0.003, 1.0), (8, 2, 0.001, 1.0), (16, 2, 0.0003, 1.0)]
+
+
+def parse_grid(text):
+    """"C:S:LAMBDA:STEP,..." -> list of tuples."""
+    out = []
+    for item in text.split(","):
+        c, s, lam, step = item.split(":")
+        if int(s) not in (1, 2, 4):
+            raise ValueError(f"stride must be 1, 2 or 4: {item}")
+        out.append((int(c), int(s), float(lam), float(step)))
+    return out
+
+
+def parse_args(argv, repo):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help="folder with the four Fashion-MNIST IDX(.gz) files")
+    p.add_argument("--out", default=os.path.join(repo, "models", "fmnist-cnn"),
+                   help="bundle folder to write")
+    p.add_argument("--runs", default=os.path.join(repo, "models", "train", "runs"),
+                   help="scratch folder for checkpoints (not part of the bundle)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true",
+                   help="subset + few epochs: a complete, low-accuracy bundle in < 3 min")
+    p.add_argument("--epochs", type=int, help="backbone epochs")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1, help="backbone SGD learning rate")
+    p.add_argument("--erase", type=float, default=0.25, help="random-erasing probability")
+    p.add_argument("--exit-weight", type=float, default=0.5)
+    p.add_argument("--unit-epochs", type=int, help="epochs per unit in the search")
+    p.add_argument("--unit-lr", type=float, default=2e-3)
+    p.add_argument("--views", type=int, help="precomputed feature views for unit training")
+    p.add_argument("--grid", type=parse_grid, help="unit search, 'C:S:LAMBDA:STEP,...'")
+    p.add_argument("--ship", type=int, default=5, help="number of units to ship (>= 4)")
+    p.add_argument("--backbone", help="load a trained backbone checkpoint, skip stage 1")
+    p.add_argument("--samples", type=int, default=1000)
+    return p.parse_args(argv)
+
+
+def build_config(a):
+    quick = a.quick
+    return {
+        "quick": quick, "seed": a.seed, "threads": a.threads,
+        "data": a.data, "out": os.path.abspath(a.out), "runs": os.path.abspath(a.runs),
+        "backboneCheckpoint": a.backbone, "samples": a.samples, "ship": max(4, a.ship),
+        "backbone": {
+            "epochs": a.epochs or (2 if quick else 18),
+            "subset": 8000 if quick else 0,
+            "batch_size": a.batch_size, "lr": a.lr, "weight_decay": 5e-4,
+            "label_smoothing": 0.1, "exit_weight": a.exit_weight, "shift": 2,
+            "erase_p": a.erase, "eval_every": 1 if quick else 3,
+        },
+        "units": {
+            "epochs": a.unit_epochs or (1 if quick else 4),
+            "views": a.views or (1 if quick else 4),
+            "subset": 8000 if quick else 0,
+            "batch_size": 128, "lr": a.unit_lr, "kd_weight": 1.0, "kd_temperature": 2.0,
+            "grid": [dict(zip(("channels", "stride", "lambda", "step"), g))
+                     for g in (a.grid or (QUICK_GRID if quick else FULL_GRID))],
+        },
+    }

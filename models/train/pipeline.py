@@ -1,0 +1,142 @@
+"""The run: backbone -> measurements -> unit search -> bank -> export -> manifest."""
+import json
+import os
+import platform
+import shutil
+import time
+
+import torch
+
+import bank
+from backbone import accuracy, predict, train_backbone
+from data import LABELS, Normalizer, load_fmnist, pixel_stats
+from evaluate import calibration, pick_default_threshold
+from export import export_onnx, file_hashes, model_id, write_json, write_samples
+from manifest import build_manifest, rate_entry
+from model import HeadExport, SplitNet, count_params, freeze, init_weights
+
+
+class Logger:
+    def __init__(self, t0):
+        self.t0 = t0
+
+    def __call__(self, msg):
+        print("[%7.1fs] %s" % (time.time() - self.t0, msg), flush=True)
+
+
+def run(cfg, t0):
+    log = Logger(t0)
+    timing = {}
+    log("config: " + json.dumps({k: v for k, v in cfg.items() if k != "units"}))
+    data = load_fmnist(cfg["data"])
+    # rounded first, so training uses exactly the numbers the manifest publishes
+    mean, std = (round(v, 4) for v in pixel_stats(data["train_x"]))
+    norm = Normalizer(mean, std)
+    log("data: %d train, %d test, mean %.4f std %.4f" % (
+        len(data["train_x"]), len(data["test_x"]), mean, std))
+
+    # ---- stage 1: backbone -------------------------------------------------------
+    torch.manual_seed(cfg["seed"])
+    net = SplitNet()
+    init_weights(net)
+    os.makedirs(cfg["runs"], exist_ok=True)
+    if cfg["backboneCheckpoint"]:
+        net.load_state_dict(torch.load(cfg["backboneCheckpoint"]))
+        net.to(memory_format=torch.channels_last)
+        bb_info = {"loadedFrom": cfg["backboneCheckpoint"], "seconds": 0.0}
+    else:
+        bb_info = train_backbone(net, data, norm, cfg["backbone"], log, cfg["seed"])
+        ckpt = os.path.join(cfg["runs"], "backbone-seed%d%s.pt" % (
+            cfg["seed"], "-quick" if cfg["quick"] else ""))
+        torch.save(net.state_dict(), ckpt)
+        bb_info["checkpoint"] = ckpt
+    freeze(net)
+    timing["backbone"] = bb_info["seconds"]
+
+    t = time.time()
+    test_y = data["test_y"]
+    tail_logits, exit_logits, test_feats = predict(net, data["test_x"], norm)
+    unsplit_acc, exit_acc = accuracy(tail_logits, test_y), accuracy(exit_logits, test_y)
+    calib = calibration(exit_logits, tail_logits, test_y)
+    default_thr = pick_default_threshold(calib, unsplit_acc)
+    log("unsplit %.4f  exit %.4f  default threshold %.2f" % (unsplit_acc, exit_acc, default_thr))
+    for r in calib:
+        log("  thr %.2f exitRate %.3f exitAcc %s overall %.4f" % (
+            r["threshold"], r["exitRate"],
+            "%.4f" % r["exitAccuracy"] if r["exitAccuracy"] is not None else "-", r["accuracy"]))
+
+    # ---- stage 2: bottleneck units, backbone frozen ------------------------------
+    ucfg = cfg["units"]
+    views, labels = bank.feature_views(net, data, norm, ucfg["views"], cfg["seed"], ucfg["subset"])
+    timing["featureViews"] = time.time() - t
+    log("precomputed %d feature views of %d samples" % (len(views), len(labels)))
+    t = time.time()
+    results = bank.run_search(ucfg["grid"], net, views, labels, test_feats, test_y,
+                              unsplit_acc, ucfg, cfg["seed"], log)
+    timing["unitSearch"] = time.time() - t
+    for i, r in enumerate(results):
+        r["row"]["index"] = i
+    rows = [r["row"] for r in results]
+    shipped_rows, front = bank.pick_units(rows, unsplit_acc, cfg["ship"])
+    log("front: " + ", ".join("%.1fB/%.4f" % (r["idealBytes"], r["accuracy"]) for r in front))
+    del views
+
+    # ---- export ------------------------------------------------------------------
+    t = time.time()
+    out = cfg["out"]
+    if os.path.isdir(out):
+        shutil.rmtree(out)  # a stale file would otherwise be hashed into the manifest
+    os.makedirs(out)
+    x_ex = norm(data["test_x"][:2])
+    f_ex = test_feats[:2].contiguous()
+    fold_err = {"head.onnx": export_onnx(HeadExport(net), x_ex, os.path.join(out, "head.onnx"),
+                                         "input", ["features", "exit_logits"]),
+                "tail.onnx": export_onnx(net.tail, f_ex, os.path.join(out, "tail.onnx"),
+                                         "features", ["logits"])}
+    rates, names = [], set()
+    for level, row in enumerate(shipped_rows):
+        res = results[row["index"]]
+        unit, ev = res["unit"], res["eval"]
+        enc_f, dec_f = "enc%d.onnx" % level, "dec%d.onnx" % level
+        lat_ex = bank.latents(unit, f_ex).contiguous()
+        fold_err[enc_f] = export_onnx(unit.enc, f_ex, os.path.join(out, enc_f), "features", ["latent"])
+        fold_err[dec_f] = export_onnx(unit.dec, lat_ex, os.path.join(out, dec_f), "latent", ["features"])
+        rate_calib = calibration(exit_logits, ev["logits"], test_y)
+        name = unit.name if unit.name not in names else "%s-l%g" % (unit.name, row["lambda"])
+        names.add(name)
+        rates.append(rate_entry(level, name, enc_f, dec_f, row, ev, unsplit_acc, rate_calib))
+        log("level %d %s: %.2f B, acc %.4f (%.2f pp)" % (
+            level, name, row["idealBytes"], row["accuracy"], row["dropPP"]))
+    samples = write_samples(out, data["test_x"], test_y, cfg["samples"])
+    timing["export"] = time.time() - t
+
+    params = {"headParams": count_params(net.head), "tailParams": count_params(net.tail),
+              "exitParams": count_params(net.exit)}
+    timing["total"] = time.time() - t0
+    report = {
+        "generatedBy": "models/train/train.py",
+        "config": cfg, "timingSeconds": timing,
+        "environment": {"torch": torch.__version__, "python": platform.python_version(),
+                        "threads": torch.get_num_threads(), "machine": platform.machine()},
+        "preprocess": {"mean": mean, "std": std},
+        "backbone": bb_info, "params": params,
+        "unsplitAccuracy": unsplit_acc, "exitAccuracy": exit_acc, "exitCalibration": calib,
+        "bnFoldMaxAbsError": fold_err,
+        "search": rows,
+        "front": [r["index"] for r in front],
+        "shipped": [r["index"] for r in shipped_rows],
+    }
+    write_json(os.path.join(out, "train-report.json"), report)
+    manifest = build_manifest(
+        mean=mean, std=std, labels=LABELS, calib=calib, default_thr=default_thr, rates=rates,
+        unsplit_acc=unsplit_acc, exit_acc=exit_acc, params=params, samples=samples,
+        training={"seed": cfg["seed"], "quick": cfg["quick"],
+                  "backboneEpochs": cfg["backbone"]["epochs"],
+                  "unitEpochs": cfg["units"]["epochs"],
+                  "durationSeconds": round(time.time() - t0, 1),
+                  "command": "models/train/train.py" + (" --quick" if cfg["quick"] else ""),
+                  "report": "train-report.json"},
+        files=file_hashes(out))
+    write_json(os.path.join(out, "manifest.json"), manifest)
+    log("wrote %s (model id %s) in %.1fs total" % (
+        out, model_id(os.path.join(out, "manifest.json")), time.time() - t0))

@@ -1,0 +1,74 @@
+"""Bottleneck units: encoder (gateway) + decoder (cloud) around the 64x7x7 split tensor.
+
+Quantization is NOT inside either ONNX graph: the gateway computes
+q = clamp(floor(y / step + 0.5), min, max) in integer code and the cloud feeds q * step
+to the decoder. `quantize` below is the same formula, evaluated in float64 like the
+JavaScript side, so the accuracy measured here is the accuracy the bundle delivers.
+"""
+import torch
+import torch.nn as nn
+
+from model import SPLIT_SHAPE, conv_bn_relu
+
+C_SPLIT, H_SPLIT, _ = SPLIT_SHAPE
+
+
+def latent_hw(stride):
+    # 3x3, padding 1: 7 -> 4 (stride 2) -> 2 (another stride 2)
+    return {1: 7, 2: 4, 4: 2}[stride]
+
+
+class Encoder(nn.Module):
+    """Depthwise 3x3 stride 2 + 1x1 to C (4x4 positions); stride 4 repeats the
+    depthwise-separable pair once more (2x2 positions). A few kMAC on the gateway."""
+
+    def __init__(self, channels, stride):
+        super().__init__()
+        c = C_SPLIT
+        layers = [*conv_bn_relu(c, c, stride=min(stride, 2), groups=c)]
+        if stride == 4:
+            layers += [*conv_bn_relu(c, c, k=1), *conv_bn_relu(c, c, stride=2, groups=c)]
+        layers.append(nn.Conv2d(c, channels, 1))  # linear: latents may be negative
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, f):
+        return self.body(f)
+
+
+class Decoder(nn.Module):
+    """1x1 up to `width`, transposed-conv upsampling back to 7x7, two 3x3 convs to 64.
+    Ends in ReLU because the split tensor it imitates is post-ReLU."""
+
+    def __init__(self, channels, stride, width=128):
+        super().__init__()
+        c = C_SPLIT
+        layers = [*self._bn(nn.Conv2d(channels, width, 1, bias=False), width)]
+        if stride == 4:  # 2x2 -> 4x4
+            layers += self._bn(nn.ConvTranspose2d(width, width, 3, 2, 1, output_padding=1,
+                                                  bias=False), width)
+        if stride >= 2:  # 4x4 -> 7x7
+            layers += self._bn(nn.ConvTranspose2d(width, 96, 3, 2, 1, bias=False), 96)
+        else:
+            layers += conv_bn_relu(width, 96)
+        layers += [*conv_bn_relu(96, c), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
+
+    @staticmethod
+    def _bn(conv, cout):
+        return [conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    def forward(self, latent):
+        return self.body(latent)
+
+
+def quantize(y, step, qmin=None, qmax=None):
+    """q = clamp(floor(y/step + 0.5), min, max), in float64 as lib/codec does it."""
+    q = torch.floor(y.double() / step + 0.5)
+    if qmin is not None:
+        q = q.clamp(qmin, qmax)
+    return q.long()
+
+
+def ste_round(z):
+    """Round in the forward pass, identity gradient (straight-through)."""
+    return z + (torch.floor(z + 0.5) - z).detach()

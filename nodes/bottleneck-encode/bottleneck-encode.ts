@@ -1,0 +1,101 @@
+// bottleneck-encode: split tensor → the chosen rate's encoder unit → quantize → entropy
+// code → one wire frame (Buffer), numbered per gateway for dedupe and gap detection.
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { ModelRuntime } from '../../lib/model';
+import { RateCodec } from '../../lib/codec/rate-codec';
+import { encodeFrame } from '../../lib/wire';
+import { processSequencer } from '../../lib/link/sequence';
+import { RateController } from '../../lib/rate/controller';
+import { topics } from '../../lib/link/topics';
+import type { EdgeLink } from '../../lib/link/edge-link';
+import { handleInput, StatusLine, short } from '../common/node-kit';
+import type { SplitModelNode } from '../split-model/split-model';
+import type { SplitLinkNode } from '../split-link/split-link';
+
+interface EncodeDef extends NodeDef { model: string; rate: string; gateway: string; link: string; targetMs: string }
+
+const GATEWAY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function register(RED: NodeAPI): void {
+  function BottleneckEncode(this: Node, def: EncodeDef) {
+    RED.nodes.createNode(this, def);
+    const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
+    const linkNode = def.link ? (RED.nodes.getNode(def.link) as SplitLinkNode | null) : null;
+    const gateway = def.gateway || linkNode?.gateway || process.env.SPLIT_DNN_GATEWAY || 'gateway';
+    const auto = def.rate === 'auto';
+    let fixed = auto ? -1 : Number(def.rate);
+    let frames = 0;
+    let bytes = 0;
+    let lastLevel = -1;
+    let link: EdgeLink | null = null;
+    let controller: RateController | null = null;
+    const status = new StatusLine(this, () => ({
+      fill: 'green', shape: 'dot',
+      text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
+    }));
+
+    const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => {
+      if (!GATEWAY_ID.test(gateway)) throw new Error(`gateway id "${gateway}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+      const codecs = rt.manifest.rates.map((r) => new RateCodec(r));
+      if (!auto && !(Number.isInteger(fixed) && fixed >= 0 && fixed < codecs.length)) {
+        this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
+        fixed = codecs.length - 1;
+      }
+      if (auto) controller = new RateController({ levels: codecs.length, targetMs: Number(def.targetMs) || undefined });
+      return { rt, codecs };
+    }) ?? null;
+    ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
+    linkNode?.edge().then((l) => { link = l; }, () => undefined);
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+
+    const chooseLevel = (requested: unknown, levels: number): number => {
+      if (requested !== undefined && requested !== 'auto') {
+        const level = Number(requested);
+        if (!(Number.isInteger(level) && level >= 0 && level < levels)) {
+          throw new Error(`msg.rate must be "auto" or a rate level 0..${levels - 1}, got ${JSON.stringify(requested)}`);
+        }
+        return level;
+      }
+      if (controller || requested === 'auto') {
+        controller ??= new RateController({ levels });
+        const s = link?.stats();
+        return controller.next({ pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, connected: s ? s.state === 'connected' : true });
+      }
+      return fixed;
+    };
+
+    handleInput(this, status, async (msg, send) => {
+      if (!ready) throw new Error('bottleneck-encode has no split-model configured');
+      const { rt, codecs } = await ready;
+      const features = msg.features as { data?: unknown } | undefined;
+      const splitSize = rt.manifest.split.shape.reduce((a, b) => a * b, 1);
+      if (!(features?.data instanceof Float32Array) || features.data.length !== splitSize) {
+        throw new Error(`msg.features.data must be a Float32Array of ${splitSize} (the split tensor from split-head)`);
+      }
+      const level = chooseLevel(msg.rate, codecs.length);
+      const started = performance.now();
+      const latent = await rt.encode(level, features.data, 1);
+      const coded = codecs[level].encode(latent);
+      const seq = processSequencer.take(gateway);
+      const frame = encodeFrame({
+        kind: 'features', rateLevel: level, modelId: rt.modelId, gatewayId: gateway,
+        bootId: processSequencer.bootId, seq, timestampMs: Math.round(Number(msg.capturedAt) || Date.now()),
+        shape: codecs[level].shape, payload: coded.payload,
+      });
+      msg.payload = frame;
+      msg.topic = topics.features(gateway, rt.modelId);
+      msg.frame = { gateway, bootId: processSequencer.bootId, seq, rate: level, modelId: rt.modelId, bytes: frame.length, payloadBytes: coded.payload.length, idealBytes: coded.idealBits / 8 };
+      msg.timing = { ...(msg.timing as object | undefined), encodeMs: performance.now() - started };
+      frames++;
+      bytes += frame.length;
+      lastLevel = level;
+      status.update();
+      send(msg);
+    });
+
+    this.on('close', () => status.stop());
+  }
+  RED.nodes.registerType('bottleneck-encode', BottleneckEncode);
+}
+
+module.exports = register;

@@ -1,0 +1,111 @@
+// mqtt-transmit: the link endpoint. On the edge it takes features frames into the durable
+// outbox and emits the answers that come back; on the cloud it emits the frames that
+// arrive and publishes the answers fed to it.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { EdgeLink } from '../../lib/link/edge-link';
+import { frameKey } from '../../lib/link/edge-link';
+import type { CloudLink } from '../../lib/link/cloud-link';
+import type { Frame } from '../../lib/wire';
+import { handleInput, StatusLine, short } from '../common/node-kit';
+import type { SplitLinkNode } from '../split-link/split-link';
+
+interface TransmitDef extends NodeDef { link: string; role: 'edge' | 'cloud' }
+
+/** Labels and capture times of frames in flight, so answers can be scored on the edge. */
+const MAX_CONTEXT = 100_000;
+
+function register(RED: NodeAPI): void {
+  function MqttTransmit(this: Node, def: TransmitDef) {
+    RED.nodes.createNode(this, def);
+    const config = RED.nodes.getNode(def.link) as SplitLinkNode | null;
+    const role = def.role === 'cloud' ? 'cloud' : 'edge';
+    let state = 'connecting';
+    let lastError: string | null = null;
+    let edge: EdgeLink | null = null;
+    let cloud: CloudLink | null = null;
+    const status = new StatusLine(this, () => {
+      const up = state === 'connected';
+      const text = role === 'edge'
+        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${edge?.stats().dropped ? `, ${edge.stats().dropped} dropped` : ''}`
+        : `${state}, ${short(cloud?.stats().received ?? 0)} frames in`;
+      return { fill: up ? 'green' : lastError ? 'red' : 'yellow', shape: up ? 'dot' : 'ring', text: !up && lastError ? `${state}: ${lastError}` : text };
+    });
+    if (!config) {
+      status.set({ fill: 'red', shape: 'ring', text: 'no link configured' });
+      handleInput(this, status, async () => { throw new Error('mqtt-transmit has no split-link configured'); });
+      return;
+    }
+    // Partial deploys replace this node but keep the config node and its link: every
+    // listener goes again on close, or a stale node would emit answers twice.
+    const detach: (() => void)[] = [];
+    const listen = (link: EdgeLink | CloudLink, event: string, fn: (...args: any[]) => void) => {
+      link.on(event, fn);
+      detach.push(() => link.off(event, fn));
+    };
+    const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown }>();
+    const onState = (s: string) => { state = s; if (s === 'connected') lastError = null; status.now(); };
+    const onError = (err: Error) => {
+      if (lastError !== err.message) this.warn(`link: ${err.message}`);
+      lastError = err.message;
+      status.now();
+    };
+
+    const ready: Promise<void> = role === 'edge'
+      ? config.edge().then((link) => {
+        edge = link;
+        listen(link, 'state', onState);
+        listen(link, 'link-error', onError);
+        listen(link, 'dropped', (n: number) => this.warn(`outbox full: dropped the ${n} oldest frame(s)`));
+        listen(link, 'answer', (f: Frame) => {
+          const key = frameKey(f);
+          const ctx = context.get(key);
+          context.delete(key);
+          const body = f.body ?? {};
+          const msg: NodeMessage = {
+            topic: `split/${f.gatewayId}/${f.modelId}/results`,
+            payload: body.error ? { error: body.error, source: 'cloud' } : { label: body.label, index: body.index, confidence: body.confidence, source: 'cloud' },
+            frame: { gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, modelId: f.modelId, kind: f.kind },
+            latencyMs: Date.now() - (ctx?.capturedAt ?? f.timestampMs),
+            ...(ctx?.label !== undefined ? { label: ctx.label } : {}),
+            ...(ctx?.sampleIndex !== undefined ? { sampleIndex: ctx.sampleIndex } : {}),
+          };
+          if (body.error) this.warn(`cloud refused frame ${key}: ${String(body.error)}`);
+          this.send(msg);
+          status.update();
+        });
+        if (link.outbox.recoveredTornBytes) this.warn(`outbox: skipped a torn tail of ${link.outbox.recoveredTornBytes} bytes left by a crash`);
+        if (link.outbox.size) this.log(`outbox: ${link.outbox.size} frames pending from before the restart; resending`);
+        onState(link.stats().state);
+      })
+      : config.cloud().then((link) => {
+        cloud = link;
+        listen(link, 'state', onState);
+        listen(link, 'link-error', onError);
+        listen(link, 'frame', (payload: Buffer, topic: string) => {
+          this.send({ topic, payload });
+          status.update();
+        });
+        listen(link, 'gateway', (g: { gateway: string; live: boolean }) => this.log(`gateway ${g.gateway} is ${g.live ? 'live' : 'gone'}`));
+        onState(link.stats().state);
+      });
+    ready.catch((err: Error) => { lastError = err.message; status.now(); this.error(`cannot open link: ${err.message}`); });
+
+    handleInput(this, status, async (msg) => {
+      await ready;
+      if (!Buffer.isBuffer(msg.payload)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
+      if (role === 'edge') {
+        const f = edge!.submit(msg.payload);
+        if (context.size >= MAX_CONTEXT) context.delete(context.keys().next().value!);
+        context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex });
+      } else {
+        cloud!.reply(msg.payload);
+      }
+      status.update();
+    });
+
+    this.on('close', () => { for (const off of detach) off(); status.stop(); });
+  }
+  RED.nodes.registerType('mqtt-transmit', MqttTransmit);
+}
+
+module.exports = register;

@@ -1,0 +1,63 @@
+// Config node: one MQTT connection per role (edge, cloud) to a broker, shared by the
+// mqtt-transmit nodes that name it. Credentials are Node-RED credentials, never flow
+// properties, so they are encrypted with credentialSecret and not exported.
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { EdgeLink } from '../../lib/link/edge-link';
+import { CloudLink } from '../../lib/link/cloud-link';
+import type { LinkSettings } from '../../lib/link/connect';
+
+interface SplitLinkDef extends NodeDef {
+  broker: string; protocol: string; clientId: string; gateway: string; group: string;
+  verifyServer: boolean; caFile: string; certFile: string; keyFile: string;
+  outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string;
+}
+interface SplitLinkCredentials { username?: string; password?: string }
+
+export interface SplitLinkNode extends Node<SplitLinkCredentials> {
+  gateway: string;
+  edge(): Promise<EdgeLink>;
+  cloud(): Promise<CloudLink>;
+}
+
+function register(RED: NodeAPI): void {
+  function SplitLink(this: SplitLinkNode, def: SplitLinkDef) {
+    RED.nodes.createNode(this, def);
+    this.gateway = def.gateway || process.env.SPLIT_DNN_GATEWAY || 'gateway';
+    const settings = (suffix: string): LinkSettings => ({
+      url: def.broker || 'mqtt://127.0.0.1:1883',
+      protocolVersion: def.protocol === '4' ? 4 : 5,
+      clientId: def.clientId ? `${def.clientId}-${suffix}` : `split-dnn-${this.gateway}-${suffix}-${Math.random().toString(16).slice(2, 6)}`,
+      username: this.credentials?.username,
+      password: this.credentials?.password,
+      caFile: def.caFile || undefined,
+      certFile: def.certFile || undefined,
+      keyFile: def.keyFile || undefined,
+      verifyServer: def.verifyServer !== false,
+    });
+    const outboxDir = def.outboxDir
+      ? path.resolve(RED.settings.userDir ?? '.', def.outboxDir)
+      : undefined;
+    let edge: Promise<EdgeLink> | null = null;
+    let cloud: Promise<CloudLink> | null = null;
+
+    this.edge = () => (edge ??= EdgeLink.open({
+      settings: settings('edge'),
+      gateway: this.gateway,
+      outbox: { dir: outboxDir ? path.join(outboxDir, this.gateway) : undefined, maxFrames: Number(def.outboxMaxFrames) || undefined },
+      window: Number(def.window) || undefined,
+      resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
+    }));
+    this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), group: def.group === '' ? null : def.group || undefined }));
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      const closing = [edge?.then((l) => l.close()), cloud?.then((l) => l.close())];
+      Promise.allSettled(closing).then(() => done());
+    });
+  }
+  RED.nodes.registerType<SplitLinkNode, SplitLinkDef, object, SplitLinkCredentials>('split-link', SplitLink, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+}
+
+module.exports = register;

@@ -1,0 +1,106 @@
+// tail-infer: a features frame from any source → validate (CRC, bounds, model id, rate,
+// shape) → entropy decode → dequantize → decoder unit → tail → an answer frame for the
+// gateway plus msg.result. Duplicates (same gateway, boot, seq) get the cached answer
+// again instead of a second result, so a gateway that resent still clears its outbox.
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { ModelRuntime } from '../../lib/model';
+import { RateCodec } from '../../lib/codec/rate-codec';
+import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
+import { SequenceTracker } from '../../lib/link/sequence';
+import { frameKey } from '../../lib/link/edge-link';
+import { confidence } from '../../lib/exit';
+import { handleInput, StatusLine, short } from '../common/node-kit';
+import type { SplitModelNode } from '../split-model/split-model';
+
+interface TailDef extends NodeDef { model: string }
+
+const ANSWER_CACHE = 8192;
+
+function register(RED: NodeAPI): void {
+  function TailInfer(this: Node, def: TailDef) {
+    RED.nodes.createNode(this, def);
+    const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
+    const tracker = new SequenceTracker();
+    const answers = new Map<string, Buffer>();
+    let results = 0;
+    let rejected = 0;
+    const status = new StatusLine(this, () => ({
+      fill: 'green', shape: 'dot',
+      text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${tracker.openGaps() ? `, ${tracker.openGaps()} gaps` : ''}${rejected ? `, ${rejected} bad` : ''}`,
+    }));
+    const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => ({ rt, codecs: rt.manifest.rates.map((r) => new RateCodec(r)) })) ?? null;
+    ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+
+    const remember = (key: string, answer: Buffer) => {
+      if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
+      answers.set(key, answer);
+    };
+
+    /** Answer a frame we cannot decode, so the gateway stops resending it and learns why. */
+    const refuse = (f: Frame, why: string): Buffer =>
+      encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { error: why, source: 'cloud' } });
+
+    handleInput(this, status, async (msg, send) => {
+      if (!ready) throw new Error('tail-infer has no split-model configured');
+      const { rt, codecs } = await ready;
+      if (!(msg.payload instanceof Uint8Array)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
+      let f: Frame;
+      try {
+        f = decodeFrame(msg.payload);
+      } catch (err) {
+        rejected++;
+        throw new Error(`bad frame: ${(err as Error).message}`);
+      }
+      if (f.kind !== 'features') throw new Error(`tail-infer takes features frames, got a ${f.kind} frame`);
+      const key = frameKey(f);
+      const seen = tracker.see(f.gatewayId, f.bootId, f.seq);
+      if (seen.newGaps) this.warn(`gateway ${f.gatewayId}: ${seen.newGaps} frame(s) missing before seq ${f.seq}`);
+      const cached = seen.duplicate ? answers.get(key) : undefined;
+      if (cached) {
+        msg.payload = cached;
+        msg.duplicate = true;
+        status.update();
+        send(msg);
+        return;
+      }
+      const why = f.modelId !== rt.modelId ? `frame is for model ${f.modelId}, this tail runs ${rt.modelId} (${rt.manifest.name} ${rt.manifest.version})`
+        : !codecs[f.rateLevel] ? `rate level ${f.rateLevel} does not exist (0..${codecs.length - 1})`
+        : f.shape.join('x') !== codecs[f.rateLevel].shape.join('x') ? `symbol shape ${f.shape.join('x')} does not match rate ${f.rateLevel} (${codecs[f.rateLevel].shape.join('x')})`
+        : null;
+      let latent: Float32Array | null = null;
+      let decodeError = why;
+      if (!why) {
+        try { latent = codecs[f.rateLevel].decode(f.payload); } catch (err) { decodeError = `payload does not decode: ${(err as Error).message}`; }
+      }
+      if (!latent) {
+        rejected++;
+        const answer = refuse(f, decodeError!);
+        remember(key, answer);
+        msg.payload = answer;
+        msg.result = { error: decodeError, gateway: f.gatewayId, seq: f.seq };
+        send(msg);
+        throw new Error(decodeError!);
+      }
+      const started = performance.now();
+      const restored = await rt.decode(f.rateLevel, latent, 1);
+      const logits = await rt.tail(restored, 1);
+      const c = confidence(logits, 0, rt.manifest.labels.length, 'max_softmax');
+      const latencyMs = Date.now() - f.timestampMs;
+      const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: c.confidence, source: 'cloud', latencyMs };
+      const answer = encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body });
+      remember(key, answer);
+      results++;
+      msg.payload = answer;
+      msg.result = { ...body, gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
+      msg.timing = { ...(msg.timing as object | undefined), tailMs: performance.now() - started };
+      status.update();
+      send(msg);
+    });
+
+    this.on('close', () => status.stop());
+  }
+  RED.nodes.registerType('tail-infer', TailInfer);
+}
+
+module.exports = register;
