@@ -18,6 +18,8 @@ const USAGE = `usage: split-dnn start [options]
   --broker URL            MQTT broker (default: an embedded broker for --role all,
                           mqtt://127.0.0.1:1883 otherwise)
   --mqtt-port N           port of the embedded broker (default 1883; 0 = any free port)
+  --mqtt-version 4|5      MQTT protocol (default 5; 4 = 3.1.1, forced for the embedded broker)
+  --ca-file FILE          CA certificate (PEM) to verify an mqtts:// broker against
   --user-dir DIR          Node-RED user dir (default ~/.split-dnn/<role>)
   --flows FILE            flow file to seed the user dir with (default flows/<role>.json)
   --reset-flows           replace the user dir's flows with the seed flow
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     host: { type: 'string', default: '127.0.0.1' },
     broker: { type: 'string' },
     'mqtt-port': { type: 'string', default: '1883' },
+    'mqtt-version': { type: 'string' },
+    'ca-file': { type: 'string' },
     'user-dir': { type: 'string' },
     flows: { type: 'string' },
     'reset-flows': { type: 'boolean', default: false },
@@ -76,6 +80,9 @@ export async function main(argv: string[]): Promise<number> {
   process.env.SPLIT_DNN_BROKER = brokerUrl ?? process.env.SPLIT_DNN_BROKER ?? 'mqtt://127.0.0.1:1883';
   process.env.SPLIT_DNN_GATEWAY = (args.gateway as string | undefined) ?? process.env.SPLIT_DNN_GATEWAY ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
   process.env.SPLIT_DNN_BUNDLE = (args.bundle as string | undefined) ?? process.env.SPLIT_DNN_BUNDLE ?? 'models/fmnist-cnn';
+  // aedes speaks MQTT 3.1.1 only.
+  process.env.SPLIT_DNN_MQTT_VERSION = broker ? '4' : (args['mqtt-version'] as string | undefined) ?? process.env.SPLIT_DNN_MQTT_VERSION ?? '5';
+  process.env.SPLIT_DNN_CA_FILE = (args['ca-file'] as string | undefined) ?? process.env.SPLIT_DNN_CA_FILE ?? '';
   process.env.SPLIT_DNN_FPS = (args.fps as string | undefined) ?? process.env.SPLIT_DNN_FPS ?? '10';
 
   const userDir = path.resolve((args['user-dir'] as string | undefined) ?? path.join(os.homedir(), '.split-dnn', role));

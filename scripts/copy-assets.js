@@ -21,3 +21,10 @@ function copyTree(from, to) {
 }
 
 copyTree(path.join(root, 'nodes'), path.join(root, 'dist', 'nodes'));
+
+// Node-RED lists a module's examples/ under Import > Examples; the flows live in flows/.
+const examples = path.join(root, 'examples');
+fs.mkdirSync(examples, { recursive: true });
+for (const name of fs.readdirSync(path.join(root, 'flows'))) {
+  if (name.endsWith('.json')) fs.copyFileSync(path.join(root, 'flows', name), path.join(examples, name));
+}

@@ -1,5 +1,6 @@
 import { Clamp, CoderTables, ESCAPE_PRECISION_BITS, checkClamp, checkShape } from './tables';
 import { CodecError } from './errors';
+import { escapeFreq } from './rans';
 
 /**
  * Ideal code length (bits) of sym under the normalized tables, escapes included
@@ -13,10 +14,7 @@ export function crossEntropyBits(sym: Int32Array, shape: readonly number[], tabl
   if (perChannel * shape[0] !== sym.length) throw new CodecError('BAD_SHAPE', 'shape does not match the symbols');
   const p = tables.precisionBits;
   const range = clamp.max - clamp.min + 1;
-  const escapeValueBits = (v: number): number => {
-    const width = Math.floor(((v + 1) << ESCAPE_PRECISION_BITS) / range) - Math.floor((v << ESCAPE_PRECISION_BITS) / range);
-    return ESCAPE_PRECISION_BITS - Math.log2(width);
-  };
+  const escapeValueBits = (v: number): number => ESCAPE_PRECISION_BITS - Math.log2(escapeFreq(v, range));
   let bits = 0;
   for (let c = 0; c < shape[0]; c++) {
     const { offset, size, freq } = tables.channels[c];

@@ -7,16 +7,16 @@ import {
   RANS_L,
   checkClamp,
   checkShape,
-  slotTable,
 } from './tables';
 
 /*
- * rANS with a 31-bit state and byte-wise renormalization (the layout of ryg_rans, see
- * docs/wire-format.md). Two changes make small frames cheap: the encoder starts from
- * state 1 instead of L (so the start state costs no bits), and the final state is flushed
- * in as few bytes as it needs. The decoder reads bytes only while state < L and bytes
- * remain, which is exactly when the encoder wrote them. Everything is integer arithmetic
- * below 2^31, and integer division in a double is exact there.
+ * rANS with a 31-bit state and byte-wise renormalization (as in ryg_rans; the exact
+ * format is in docs/wire-format.md). Three choices make 30..130-byte frames cheap: the
+ * encoder starts from state 0 instead of L (the start state costs no bits), the final state
+ * is flushed in as few bytes as it needs, and symbols own interleaved slots (spreadSlots)
+ * so coding is near-ideal while the state is still small. The decoder reads a byte only
+ * while state < L and bytes remain, which is exactly when the encoder wrote one.
+ * Everything is integer arithmetic below 2^31 (integer division in a double is exact there).
  */
 
 export interface CodecLimits {
@@ -27,18 +27,17 @@ export const DEFAULT_CODEC_LIMITS: Readonly<CodecLimits> = Object.freeze({ maxSy
 
 const ESCAPE_SLOTS = 1 << ESCAPE_PRECISION_BITS;
 const ESCAPE_LIMIT_UNIT = (RANS_L / ESCAPE_SLOTS) * 256;
+const ESCAPE_MASK = ESCAPE_SLOTS - 1;
 /** Encoder scratch is kept between calls up to this size (bytes). */
 const SCRATCH_KEEP = 1 << 22;
 let scratch = new Uint8Array(1 << 16);
 
-/** In-table index range [lo, hi] whose symbols also lie inside the clamp. */
-function clampedIndexRange(t: ChannelTable, clamp: Clamp): [number, number] {
-  return [Math.max(0, clamp.min - t.offset), Math.min(t.size - 1, clamp.max - t.offset)];
-}
-
-/** Start of escaped value v on the 2^16 escape slots: floor(v * 2^16 / R). */
-function escapeStart(v: number, range: number): number {
-  return Math.floor((v * ESCAPE_SLOTS) / range);
+/**
+ * An escaped value v (0 <= v < R, R = clamp range) owns escape slots v, v + R, v + 2R, ...
+ * of the 2^16: that is ceil((2^16 - v) / R) of them, near-uniform and interleaved.
+ */
+export function escapeFreq(v: number, range: number): number {
+  return Math.floor((ESCAPE_SLOTS - v + range - 1) / range);
 }
 
 /**
@@ -57,11 +56,12 @@ export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables:
   const { min, max } = clamp;
   const range = max - min + 1;
   let pos = cap;
-  let x = 1;
+  let x = 0;
   for (let c = shape[0] - 1; c >= 0; c--) {
     const t = tables.channels[c];
-    const { offset, freq, cum, encLimit, size } = t;
-    const [lo, hi] = clampedIndexRange(t, clamp);
+    const { offset, freq, cum, encLimit, slotOf, size } = t;
+    const lo = Math.max(0, min - offset);
+    const hi = Math.min(size - 1, max - offset);
     for (let i = (c + 1) * perChannel - 1, base = c * perChannel; i >= base; i--) {
       const s = sym[i];
       let k = s - offset;
@@ -69,15 +69,14 @@ export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables:
         if (s < min || s > max) throw new CodecError('SYMBOL_OUT_OF_RANGE', `symbol ${s} at ${i} is outside ${min}..${max}`);
         // Escape: the value goes in first, since the decoder reads it after the escape symbol.
         const v = s - min;
-        const start = escapeStart(v, range);
-        const f = escapeStart(v + 1, range) - start;
+        const f = escapeFreq(v, range);
         const limit = ESCAPE_LIMIT_UNIT * f;
         while (x >= limit) {
           out[--pos] = x & 0xff;
           x >>>= 8;
         }
         const q = Math.floor(x / f);
-        x = q * ESCAPE_SLOTS + (x - q * f) + start;
+        x = q * ESCAPE_SLOTS + (x - q * f) * range + v;
         k = size;
       }
       const f = freq[k];
@@ -87,7 +86,7 @@ export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables:
         x >>>= 8;
       }
       const q = (x / f) | 0;
-      x = (q << p) + (x - q * f) + cum[k];
+      x = (q << p) + slotOf[cum[k] + x - q * f];
     }
   }
   while (x > 0) {
@@ -120,8 +119,7 @@ export function decodeSymbols(
   checkClamp(clamp);
   const perChannel = checkShape(shape, tables, maxSymbols);
   const end = bytes.length;
-  if (end === 0) throw new CodecError('BAD_STREAM', 'empty stream');
-  if (bytes[0] === 0) throw new CodecError('BAD_STREAM', 'leading zero byte in the state');
+  if (end > 0 && bytes[0] === 0) throw new CodecError('BAD_STREAM', 'leading zero byte in the state');
   let pos = 0;
   let x = 0;
   while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
@@ -133,23 +131,23 @@ export function decodeSymbols(
   const range = max - min + 1;
   for (let c = 0; c < shape[0]; c++) {
     const t = tables.channels[c];
-    const { offset, freq, cum, size } = t;
-    const slots = slotTable(t, p);
-    const [lo, hi] = clampedIndexRange(t, clamp);
+    const { offset, slotIndex, slotStep, size } = t;
+    const lo = Math.max(0, min - offset);
+    const hi = Math.min(size - 1, max - offset);
     for (let i = c * perChannel, stop = i + perChannel; i < stop; i++) {
       const slot = x & mask;
-      const k = slots[slot];
-      x = freq[k] * (x >>> p) + slot - cum[k];
+      const k = slotIndex[slot];
+      const step = slotStep[slot];
+      x = (step >>> 16) * (x >>> p) + (step & 0xffff);
       while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
       if (k >= lo && k <= hi) {
         out[i] = offset + k;
         continue;
       }
       if (k !== size) throw new CodecError('SYMBOL_OUT_OF_RANGE', `symbol ${offset + k} at ${i} is outside ${min}..${max}`);
-      const eslot = x & (ESCAPE_SLOTS - 1);
-      const v = Math.floor(((eslot + 1) * range - 1) / ESCAPE_SLOTS);
-      const start = escapeStart(v, range);
-      x = (escapeStart(v + 1, range) - start) * (x >>> ESCAPE_PRECISION_BITS) + eslot - start;
+      const eslot = x & ESCAPE_MASK;
+      const v = eslot % range;
+      x = escapeFreq(v, range) * (x >>> ESCAPE_PRECISION_BITS) + (eslot - v) / range;
       while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
       const s = min + v;
       if (s >= offset && s < offset + size) throw new CodecError('NONCANONICAL_ESCAPE', `escape at ${i} codes in-table symbol ${s}`);
@@ -157,6 +155,6 @@ export function decodeSymbols(
     }
   }
   if (pos !== end) throw new CodecError('TRAILING_BYTES', `${end - pos} bytes left after ${out.length} symbols`);
-  if (x !== 1) throw new CodecError('BAD_FINAL_STATE', `final state ${x}, expected 1`);
+  if (x !== 0) throw new CodecError('BAD_FINAL_STATE', `final state ${x}, expected 0`);
   return out;
 }

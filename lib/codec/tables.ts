@@ -1,5 +1,6 @@
 import { CodecError } from './errors';
 import { INT32_MAX, INT32_MIN, checkIntRange } from './quantize';
+import { spreadSlots } from './spread';
 
 /** The coder name a manifest's `entropy.coder` must carry for these tables. */
 export const RANS_CODER_NAME = 'rans32/1';
@@ -31,12 +32,16 @@ export interface ChannelTable {
   readonly size: number;
   /** Normalized frequencies, size + 1 entries, sum 2^precisionBits, each >= 1. */
   readonly freq: Int32Array;
-  /** cum[k] = freq[0] + ... + freq[k-1]; size + 2 entries. */
+  /** cum[k] = freq[0] + ... + freq[k-1]; size + 2 entries (indexes `slotOf`). */
   readonly cum: Int32Array;
   /** The encoder renormalizes while state >= encLimit[k] = 2^(31 - precisionBits) * freq[k]. */
   readonly encLimit: Int32Array;
-  /** slot -> index, built on first decode (encode-only gateways never pay for it). */
-  slots?: Uint16Array;
+  /** slotOf[cum[k] + j]: the slot of the j-th occurrence of index k (see spreadSlots). */
+  readonly slotOf: Uint16Array;
+  /** slotIndex[slot]: which index owns a slot. */
+  readonly slotIndex: Uint16Array;
+  /** slotStep[slot] = freq << 16 | j (as int32), j = which occurrence of its index the slot is. */
+  readonly slotStep: Int32Array;
 }
 
 export interface CoderTables {
@@ -118,16 +123,7 @@ function buildChannel(ch: ChannelSpec, c: number, p: number): ChannelTable {
     cum[k + 1] = cum[k] + freq[k];
     encLimit[k] = ((RANS_L >>> p) << 8) * freq[k];
   }
-  return { offset: ch.offset, size: K, freq, cum, encLimit };
-}
-
-/** slot -> symbol index table of a channel, built once. */
-export function slotTable(t: ChannelTable, precisionBits: number): Uint16Array {
-  if (t.slots) return t.slots;
-  const slots = new Uint16Array(2 ** precisionBits);
-  for (let k = 0; k <= t.size; k++) slots.fill(k, t.cum[k], t.cum[k + 1]);
-  t.slots = slots;
-  return slots;
+  return { offset: ch.offset, size: K, freq, cum, encLimit, ...spreadSlots(freq, cum, p) };
 }
 
 export function checkClamp(clamp: Clamp): void {
