@@ -1,6 +1,5 @@
 import { CodecError } from './errors';
 import {
-  ChannelTable,
   Clamp,
   CoderTables,
   ESCAPE_PRECISION_BITS,
@@ -73,25 +72,25 @@ export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables:
         const limit = ESCAPE_LIMIT_UNIT * f;
         while (x >= limit) {
           out[--pos] = x & 0xff;
-          x >>>= 8;
+          x >>= 8;
         }
-        const q = Math.floor(x / f);
-        x = q * ESCAPE_SLOTS + (x - q * f) * range + v;
+        const q = (x / f) | 0;
+        x = q * ESCAPE_SLOTS + (x - q * f) * range + v; // slot v + (x mod f) * R
         k = size;
       }
       const f = freq[k];
       const limit = encLimit[k];
       while (x >= limit) {
         out[--pos] = x & 0xff;
-        x >>>= 8;
+        x >>= 8;
       }
       const q = (x / f) | 0;
-      x = (q << p) + slotOf[cum[k] + x - q * f];
+      x = (q << p) + slotOf[cum[k] + x - Math.imul(q, f)];
     }
   }
   while (x > 0) {
-    out[--pos] = x & 0xff;
-    x >>>= 8;
+    out[--pos] = x & 0xff; // the final state, low byte last, no leading zero byte
+    x >>= 8;
   }
   return out.slice(pos, cap);
 }
@@ -138,7 +137,7 @@ export function decodeSymbols(
       const slot = x & mask;
       const k = slotIndex[slot];
       const step = slotStep[slot];
-      x = (step >>> 16) * (x >>> p) + (step & 0xffff);
+      x = Math.imul(step >>> 16, x >> p) + (step & 0xffff); // < 2^31, so imul is exact
       while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
       if (k >= lo && k <= hi) {
         out[i] = offset + k;
@@ -147,7 +146,7 @@ export function decodeSymbols(
       if (k !== size) throw new CodecError('SYMBOL_OUT_OF_RANGE', `symbol ${offset + k} at ${i} is outside ${min}..${max}`);
       const eslot = x & ESCAPE_MASK;
       const v = eslot % range;
-      x = escapeFreq(v, range) * (x >>> ESCAPE_PRECISION_BITS) + (eslot - v) / range;
+      x = escapeFreq(v, range) * (x >> ESCAPE_PRECISION_BITS) + (eslot - v) / range;
       while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
       const s = min + v;
       if (s >= offset && s < offset + size) throw new CodecError('NONCANONICAL_ESCAPE', `escape at ${i} codes in-table symbol ${s}`);

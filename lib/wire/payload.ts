@@ -38,10 +38,7 @@ export function checkPayload(kind: FrameKind, payload: Uint8Array): JsonObject |
     if (payload.length !== 0) throw new WireError('BAD_PAYLOAD', 'payload', `ack payload must be empty, has ${payload.length} bytes`);
     return undefined;
   }
-  if (kind === 'features') {
-    if (payload.length === 0) throw new WireError('BAD_PAYLOAD', 'payload', 'features frame has no coded symbols');
-    return undefined;
-  }
+  if (kind === 'features') return undefined; // coded symbols: checked by the codec (empty is valid)
   return parseJsonObject(payload);
 }
 

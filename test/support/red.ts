@@ -1,0 +1,55 @@
+// node-red-node-test-helper set up for this package's nodes: load a flow, wait for the
+// bundle to load, and collect what reaches helper and catch nodes.
+import helper from 'node-red-node-test-helper';
+import type { NodeMessage } from 'node-red';
+
+helper.init(require.resolve('node-red'));
+
+export const ALL_NODES = [
+  'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer',
+].map((type) => require(`../../nodes/${type}/${type}`));
+
+export { helper };
+
+export async function startRed(): Promise<void> {
+  await new Promise<void>((resolve) => helper.startServer(resolve));
+}
+
+export async function stopRed(): Promise<void> {
+  await helper.unload();
+  await new Promise<void>((resolve) => helper.stopServer(resolve));
+}
+
+export async function loadFlow(flow: object[], credentials?: Record<string, object>): Promise<void> {
+  await helper.load(ALL_NODES, flow, credentials ?? {});
+}
+
+/** Messages that reach a helper node, with a way to wait for a count of them. */
+export class Collector {
+  readonly messages: NodeMessage[] = [];
+  private waiters: { count: number; resolve: () => void }[] = [];
+
+  constructor(nodeId: string) {
+    helper.getNode(nodeId).on('input', (msg: NodeMessage) => {
+      this.messages.push(msg);
+      this.waiters = this.waiters.filter((w) => (this.messages.length >= w.count ? (w.resolve(), false) : true));
+    });
+  }
+
+  wait(count: number, timeoutMs = 20_000): Promise<NodeMessage[]> {
+    if (this.messages.length >= count) return Promise.resolve(this.messages);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out with ${this.messages.length} of ${count} messages`)), timeoutMs);
+      this.waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(this.messages); } });
+    });
+  }
+}
+
+/** Resolves once the split-model config node has its runtime (or rejects with why not). */
+export async function modelReady(id = 'model'): Promise<void> {
+  await (helper.getNode(id) as unknown as { runtime: Promise<unknown> }).runtime;
+}
+
+export const modelNode = (bundle: string) => ({ id: 'model', type: 'split-model', bundle });
+export const tab = { id: 'f1', type: 'tab', label: 'test' };
+export const catcher = [{ id: 'catch', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'f1' }];

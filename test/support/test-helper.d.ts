@@ -1,0 +1,14 @@
+// node-red-node-test-helper ships no types; this is the part the tests use.
+declare module 'node-red-node-test-helper' {
+  interface Helper {
+    init(nodeRedPath: string, settings?: object): void;
+    startServer(done: () => void): void;
+    stopServer(done: () => void): void;
+    load(nodes: unknown[], flow: object[], credentials?: object): Promise<void>;
+    unload(): Promise<void>;
+    getNode(id: string): import('node-red').Node & { receive(msg: object): void };
+    settings(s: object): void;
+  }
+  const helper: Helper;
+  export default helper;
+}

@@ -1,0 +1,103 @@
+/**
+ * A second, deliberately plain implementation of the coder, written from
+ * docs/wire-format.md and not from lib/codec: full sort for the slot spread, no lookup
+ * tables, no scratch buffers. The vector generator and the property tests check that
+ * lib/codec produces exactly its bytes.
+ */
+
+export interface RefChannel {
+  offset: number;
+  counts: number[];
+}
+
+const L = 2 ** 23;
+const ESCAPE_SLOTS = 2 ** 16;
+
+export function refNormalize(counts: number[], p: number): number[] {
+  const M = 2 ** p;
+  const n = counts.length + 1;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const spare = M - n;
+  const freq: number[] = [];
+  const rem: number[] = [];
+  for (const c of counts) {
+    freq.push(1 + Math.floor((c * spare) / total));
+    rem.push((c * spare) % total);
+  }
+  freq.push(1);
+  rem.push(0);
+  let left = M - freq.reduce((a, b) => a + b, 0);
+  const order = freq.map((_, i) => i).sort((a, b) => rem[b] - rem[a] || a - b);
+  for (const i of order) if (left-- > 0) freq[i]++;
+  return freq;
+}
+
+/** slots[k][j]: the slot of occurrence j of index k. */
+export function refSpread(freq: number[]): number[][] {
+  const items: Array<[number, number]> = [];
+  freq.forEach((f, k) => {
+    for (let j = 0; j < f; j++) items.push([k, j]);
+  });
+  items.sort(([k1, j1], [k2, j2]) => (2 * j1 + 1) * freq[k2] - (2 * j2 + 1) * freq[k1] || k1 - k2);
+  const slots = freq.map(() => [] as number[]);
+  items.forEach(([k, j], slot) => (slots[k][j] = slot));
+  return slots;
+}
+
+interface Model {
+  freq: number[];
+  slots: number[][];
+}
+
+function escapeModel(range: number): Model {
+  const freq = Array.from({ length: range }, (_, v) => Math.ceil((ESCAPE_SLOTS - v) / range));
+  const slots = freq.map((f, v) => Array.from({ length: f }, (_, j) => v + j * range));
+  return { freq, slots };
+}
+
+/** One rANS step in the encoder; bytes are collected in reverse order. */
+function put(x: number, k: number, model: Model, precision: number, rev: number[]): number {
+  const f = model.freq[k];
+  while (x >= 2 ** (31 - precision) * f) {
+    rev.push(x % 256);
+    x = Math.floor(x / 256);
+  }
+  return Math.floor(x / f) * 2 ** precision + model.slots[k][x % f];
+}
+
+export function refEncode(
+  symbols: number[],
+  shape: number[],
+  channels: RefChannel[],
+  p: number,
+  clamp: { min: number; max: number },
+  /** Test hook: code these positions through the escape even if the table has them. */
+  forceEscape: Set<number> = new Set(),
+): number[] {
+  const perChannel = shape.slice(1).reduce((a, b) => a * b, 1);
+  const models = channels.map((ch) => {
+    const freq = refNormalize(ch.counts, p);
+    return { freq, slots: refSpread(freq) };
+  });
+  const range = clamp.max - clamp.min + 1;
+  const escape = escapeModel(range);
+  const rev: number[] = [];
+  let x = 0;
+  for (let i = symbols.length - 1; i >= 0; i--) {
+    const c = Math.floor(i / perChannel);
+    const k = symbols[i] - channels[c].offset;
+    if (k >= 0 && k < channels[c].counts.length && !forceEscape.has(i)) {
+      x = put(x, k, models[c], p, rev);
+    } else {
+      x = put(x, symbols[i] - clamp.min, escape, 16, rev);
+      x = put(x, channels[c].counts.length, models[c], p, rev);
+    }
+  }
+  while (x > 0) {
+    rev.push(x % 256);
+    x = Math.floor(x / 256);
+  }
+  return rev.reverse();
+}
+
+export { L as REF_L };
