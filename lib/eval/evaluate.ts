@@ -10,6 +10,8 @@ export interface LabelledSet { images: Uint8Array; labels: Uint8Array; count: nu
 export interface RateReport {
   level: number; name: string; accuracy: number; dropPp: number;
   codedBytes: number; idealBytes: number; codedOverIdeal: number; symbolsPerFrame: number;
+  /** The whole edge pipeline: exit at the default threshold, the rest through this rate. */
+  pipeline: { threshold: number; exitRate: number; accuracy: number; bytesPerInput: number };
 }
 
 export interface EvalReport {
@@ -73,6 +75,8 @@ export async function evaluate(rt: ModelRuntime, set: LabelledSet, thresholds?: 
   for (const r of m.rates) {
     const codec = new RateCodec(r);
     let bytes = 0; let ideal = 0; let right = 0;
+    const ratePred = new Int32Array(set.count);
+    const frameBytes = new Int32Array(set.count);
     await inBatches(set.count, async (start, n) => {
       const latent = await rt.encode(r.level, features.subarray(start * splitSize, (start + n) * splitSize), n);
       const restored = new Float32Array(latent.length);
@@ -80,17 +84,30 @@ export async function evaluate(rt: ModelRuntime, set: LabelledSet, thresholds?: 
         const one = latent.subarray(i * codec.symbolCount, (i + 1) * codec.symbolCount);
         const coded = codec.encode(one);
         bytes += coded.payload.length;
+        frameBytes[start + i] = coded.payload.length;
         ideal += coded.idealBits / 8;
         restored.set(codec.decode(coded.payload), i * codec.symbolCount);
       }
       const logits = await rt.tail(await rt.decode(r.level, restored, n), n);
-      for (let i = 0; i < n; i++) if (argmax(logits, i * classes, classes) === set.labels[start + i]) right++;
+      for (let i = 0; i < n; i++) {
+        ratePred[start + i] = argmax(logits, i * classes, classes);
+        if (ratePred[start + i] === set.labels[start + i]) right++;
+      }
     });
     const accuracy = right / set.count;
+    const threshold = hasExit ? m.exit?.defaultThreshold ?? 0.8 : Number.POSITIVE_INFINITY;
+    let exits = 0; let pipeRight = 0; let sent = 0;
+    for (let i = 0; i < set.count; i++) {
+      const exit = exitConf[i] >= threshold;
+      if (exit) exits++;
+      else sent += frameBytes[i];
+      if ((exit ? exitPred[i] : ratePred[i]) === set.labels[i]) pipeRight++;
+    }
     rates.push({
       level: r.level, name: r.name, accuracy, dropPp: (unsplitAccuracy - accuracy) * 100,
       codedBytes: bytes / set.count, idealBytes: ideal / set.count, codedOverIdeal: bytes / ideal,
       symbolsPerFrame: codec.symbolCount,
+      pipeline: { threshold, exitRate: exits / set.count, accuracy: pipeRight / set.count, bytesPerInput: sent / set.count },
     });
   }
   return { count: set.count, unsplitAccuracy, exitAccuracy: hasExit ? correct(exitPred) / set.count : null, calibration, rates };

@@ -10,7 +10,6 @@ export interface RefChannel {
   counts: number[];
 }
 
-const L = 2 ** 23;
 const ESCAPE_SLOTS = 2 ** 16;
 
 export function refNormalize(counts: number[], p: number): number[] {
@@ -100,4 +99,62 @@ export function refEncode(
   return rev.reverse();
 }
 
-export { L as REF_L };
+/** The documented decoder; returns the symbols or the CodecError code it must fail with. */
+export function refDecode(
+  bytes: number[],
+  shape: number[],
+  channels: RefChannel[],
+  p: number,
+  clamp: { min: number; max: number },
+): number[] | string {
+  const L = 2 ** 23;
+  const M = 2 ** p;
+  const perChannel = shape.slice(1).reduce((a, b) => a * b, 1);
+  const count = perChannel * shape[0];
+  const owners = new Map<Model, Array<[number, number]>>();
+  const owner = (model: Model, slot: number): [number, number] => {
+    let table = owners.get(model);
+    if (!table) {
+      table = [];
+      model.slots.forEach((slots, k) => slots.forEach((at, j) => (table![at] = [k, j])));
+      owners.set(model, table);
+    }
+    return table[slot];
+  };
+  const models = channels.map((ch) => {
+    const freq = refNormalize(ch.counts, p);
+    return { freq, slots: refSpread(freq) };
+  });
+  const range = clamp.max - clamp.min + 1;
+  const escape = escapeModel(range);
+  if (bytes.length > 0 && bytes[0] === 0) return 'BAD_STREAM';
+  let pos = 0;
+  let x = 0;
+  const refill = () => {
+    while (x < L && pos < bytes.length) x = x * 256 + bytes[pos++];
+  };
+  refill();
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ch = channels[Math.floor(i / perChannel)];
+    const model = models[Math.floor(i / perChannel)];
+    const [k, j] = owner(model, x % M);
+    x = model.freq[k] * Math.floor(x / M) + j;
+    refill();
+    if (k < ch.counts.length) {
+      const s = ch.offset + k;
+      if (s < clamp.min || s > clamp.max) return 'SYMBOL_OUT_OF_RANGE';
+      out.push(s);
+      continue;
+    }
+    const [v, jv] = owner(escape, x % ESCAPE_SLOTS);
+    x = escape.freq[v] * Math.floor(x / ESCAPE_SLOTS) + jv;
+    refill();
+    const s = clamp.min + v;
+    if (s >= ch.offset && s < ch.offset + ch.counts.length) return 'NONCANONICAL_ESCAPE';
+    out.push(s);
+  }
+  if (pos !== bytes.length) return 'TRAILING_BYTES';
+  if (x !== 0) return 'BAD_FINAL_STATE';
+  return out;
+}
