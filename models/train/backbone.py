@@ -29,7 +29,7 @@ def lr_at(step, total, warmup, base):
 
 
 @torch.no_grad()
-def predict(net, x_u8, norm, batch_size=500):
+def predict(net, x_u8, norm, batch_size=250):
     """Tail logits, exit logits and split features for a uint8 image set (eval mode)."""
     net.eval()
     logits, exits, feats = [], [], []

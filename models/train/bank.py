@@ -51,23 +51,31 @@ class Unit(torch.nn.Module):
         return f"c{self.channels}-s{self.stride}"
 
 
-def train_unit(spec, tail, views, labels, cfg, seed, log):
-    """Loss = CE + KD(unsplit teacher) + lambda * estimated bytes per frame."""
+def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None,
+               lr=None, first_view=0):
+    """Loss = CE + KD(unsplit teacher) + lambda * estimated bytes per frame.
+
+    With `unit` given, training continues from it (the refine phase) under a fresh
+    cosine schedule, on views the search phase did not use.
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 3)
-    unit = Unit(spec["channels"], spec["stride"], spec["step"]).to(memory_format=CL)
-    n, bs, epochs = len(labels), cfg["batch_size"], spec.get("epochs", cfg["epochs"])
+    if unit is None:
+        unit = Unit(spec["channels"], spec["stride"], spec["step"]).to(memory_format=CL)
+    epochs = epochs or cfg["search_epochs"]
+    lr = lr or cfg["lr"]
+    n, bs = len(labels), cfg["batch_size"]
     total = (n // bs) * epochs
-    opt = torch.optim.Adam(unit.parameters(), lr=cfg["lr"])
+    opt = torch.optim.Adam(unit.parameters(), lr=lr)
     lam, step_q = spec["lambda"], spec["step"]
     t0, k, hist = time.time(), 0, []
     for epoch in range(epochs):
         unit.train()
-        feats, teach = views[epoch % len(views)]
+        feats, teach = views[(first_view + epoch) % len(views)]
         sums = {"ce": 0.0, "kd": 0.0, "bytes": 0.0, "acc": 0.0}
         for idx in batches(n, bs, gen, drop_last=True):
             for g in opt.param_groups:
-                g["lr"] = lr_at(k, total, total // 20, cfg["lr"])
+                g["lr"] = lr_at(k, total, total // 20, lr)
             f = feats[idx].float().contiguous(memory_format=CL)
             z = unit.enc(f) / step_q
             # rate: additive uniform noise stands in for rounding (differentiable)
@@ -125,7 +133,7 @@ def evaluate_unit(unit, tail, train_feats, test_feats, test_y):
         n_escape += int(((s < 0) | (s >= len(tab["counts"]))).sum())
     return {
         "accuracy": float((logits.argmax(1) == test_y).float().mean()),
-        "idealBytes": float(bits.mean()),
+        "idealBytes": float(bits.mean()) / 8.0,
         "trainEntropyBytes": empirical_entropy_bytes(q_train),
         "escapesPerFrame": n_escape / len(q_test),
         "symbolShape": list(q_test.shape[1:]),
@@ -146,44 +154,80 @@ def pareto_front(rows):
     return front
 
 
-def pick_units(rows, unsplit_acc, n_ship, max_drop_pp=1.0, budget_bytes=32.0):
-    """Ship: the smallest point, the smallest point within max_drop_pp of unsplit
-    (preferably under budget_bytes), the most accurate point, and more front points
-    spread evenly in log(bytes) until n_ship. Returned smallest first (level 0)."""
+def pick_units(rows, unsplit_acc, n_ship, small_bytes=11.0, budget_bytes=30.0):
+    """Choose the units to ship (or to refine) from the search rows.
+
+    Always: the most accurate front point under small_bytes (else the smallest), the
+    most accurate front point under budget_bytes, and the most accurate point overall;
+    then more points spread evenly in log(bytes), front first. Budgets keep a little
+    margin under the 12 B / 32 B targets, since refinement moves the rate slightly.
+    """
     front = pareto_front(rows)
-    chosen = {id(front[0]), id(front[-1])}
-    close = [r for r in front if (unsplit_acc - r["accuracy"]) * 100 <= max_drop_pp]
-    if close:
-        chosen.add(id(close[0]))
-    while len(chosen) < min(n_ship, len(front)):
-        # add the front point farthest (in log bytes) from every chosen one
-        picked = [r for r in front if id(r) in chosen]
-        best = max((r for r in front if id(r) not in chosen),
-                   key=lambda r: min(abs(math.log(r["idealBytes"]) - math.log(p["idealBytes"]))
-                                     for p in picked))
-        chosen.add(id(best))
-    return [r for r in front if id(r) in chosen], front
+
+    def best_under(limit):
+        ok = [r for r in front if r["idealBytes"] <= limit]
+        return ok[-1] if ok else None
+
+    chosen = []
+    for r in (best_under(small_bytes) or front[0], best_under(budget_bytes), front[-1]):
+        if r is not None and all(r is not c for c in chosen):
+            chosen.append(r)
+    rest = [r for r in front if all(r is not c for c in chosen)]
+    rest += [r for r in rows if all(r is not c for c in chosen + rest)]
+    while len(chosen) < n_ship and rest:
+        def spread(r):
+            gap = min(abs(math.log(r["idealBytes"]) - math.log(c["idealBytes"])) for c in chosen)
+            return (any(r is f for f in front), gap)  # front points first, then widest gap
+        best = max(rest, key=spread)
+        chosen.append(best)
+        rest = [r for r in rest if r is not best]
+    return sorted(chosen, key=lambda r: r["idealBytes"]), front
 
 
-def run_search(specs, net, views, labels, test_feats, test_y, unsplit_acc, cfg, seed, log):
-    """Train every spec, evaluate it, and return all rows (with their units)."""
-    tail = net.tail
-    rows = []
+def make_row(spec, unit, ev, info, unsplit_acc, epochs, phase):
+    return {"phase": phase, "channels": spec["channels"], "stride": spec["stride"],
+            "lambda": spec["lambda"], "step": spec["step"], "epochs": epochs,
+            "positions": latent_hw(spec["stride"]) ** 2,
+            "accuracy": ev["accuracy"], "idealBytes": ev["idealBytes"],
+            "dropPP": (unsplit_acc - ev["accuracy"]) * 100,
+            "trainEntropyBytes": ev["trainEntropyBytes"],
+            "escapesPerFrame": ev["escapesPerFrame"],
+            "quant": ev["quant"], "seconds": info["seconds"],
+            "finalTrain": info["history"][-1]}
+
+
+def log_row(log, row):
+    log("    -> test acc %.4f (%.2f pp) idealBytes %.2f (train entropy %.2f) q[%d,%d]" % (
+        row["accuracy"], row["dropPP"], row["idealBytes"], row["trainEntropyBytes"],
+        row["quant"]["min"], row["quant"]["max"]))
+
+
+def run_search(specs, tail, views, labels, test_feats, test_y, unsplit_acc, cfg, seed, log):
+    """Phase 1: every spec, short training. Returns rows with their units."""
+    out = []
     for i, spec in enumerate(specs):
         unit, info = train_unit(spec, tail, views, labels, cfg, seed + 100 + i, log)
         ev = evaluate_unit(unit, tail, views[0][0], test_feats, test_y)
-        row = {"channels": spec["channels"], "stride": spec["stride"],
-               "lambda": spec["lambda"], "step": spec["step"],
-               "epochs": spec.get("epochs", cfg["epochs"]),
-               "positions": latent_hw(spec["stride"]) ** 2,
-               "accuracy": ev["accuracy"], "idealBytes": ev["idealBytes"],
-               "dropPP": (unsplit_acc - ev["accuracy"]) * 100,
-               "trainEntropyBytes": ev["trainEntropyBytes"],
-               "escapesPerFrame": ev["escapesPerFrame"],
-               "quant": ev["quant"], "seconds": info["seconds"],
-               "finalTrain": info["history"][-1]}
-        log("    -> test acc %.4f (%.2f pp) idealBytes %.2f (train entropy %.2f) q[%d,%d]" % (
-            row["accuracy"], row["dropPP"], row["idealBytes"], row["trainEntropyBytes"],
-            ev["quant"]["min"], ev["quant"]["max"]))
-        rows.append({"row": row, "unit": unit, "eval": ev})
-    return rows
+        row = make_row(spec, unit, ev, info, unsplit_acc, cfg["search_epochs"], "search")
+        row["index"] = i
+        log_row(log, row)
+        out.append({"spec": spec, "row": row, "unit": unit, "eval": ev})
+    return out
+
+
+def refine(picked, tail, views, labels, test_feats, test_y, unsplit_acc, cfg, seed, log):
+    """Phase 2: continue training the picked units on the other views."""
+    out = []
+    for j, res in enumerate(picked):
+        spec = res["spec"]
+        unit, info = train_unit(spec, tail, views, labels, cfg, seed + 200 + j, log,
+                                unit=res["unit"], epochs=cfg["refine_epochs"],
+                                lr=cfg["lr"] * cfg["refine_lr_factor"],
+                                first_view=cfg["search_epochs"])
+        ev = evaluate_unit(unit, tail, views[0][0], test_feats, test_y)
+        row = make_row(spec, unit, ev, info, unsplit_acc,
+                       cfg["search_epochs"] + cfg["refine_epochs"], "refine")
+        row["fromSearch"] = res["row"]["index"]
+        log_row(log, row)
+        out.append({"spec": spec, "row": row, "unit": unit, "eval": ev})
+    return out

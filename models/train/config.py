@@ -6,8 +6,8 @@ import os
 # stride 2 -> 4x4. lambda weighs estimated bytes/frame against CE + KD.
 FULL_GRID = [
     (4, 4, 0.01, 1.0), (8, 4, 0.01, 1.0), (8, 4, 0.003, 1.0), (16, 4, 0.003, 1.0),
-    (4, 2, 0.01, 1.0), (8, 2, 0.003, 1.0), (8, 2, 0.001, 1.0), (16, 2, 0.001, 1.0),
-    (16, 2, 0.0003, 1.0), (8, 2, 0.003, 0.5), (8, 4, 0.003, 2.0), (32, 2, 0.0003, 1.0),
+    (4, 2, 0.003, 1.0), (8, 2, 0.003, 1.0), (8, 2, 0.001, 1.0), (16, 2, 0.001, 1.0),
+    (16, 2, 0.0003, 1.0), (8, 2, 0.001, 0.5), (8, 4, 0.003, 2.0),
 ]
 QUICK_GRID = [(4, 4, 0.01, 1.0), (8, 2, 0.003, 1.0), (8, 2, 0.001, 1.0), (16, 2, 0.0003, 1.0)]
 
@@ -40,9 +40,9 @@ def parse_args(argv, repo):
     p.add_argument("--lr", type=float, default=0.1, help="backbone SGD learning rate")
     p.add_argument("--erase", type=float, default=0.25, help="random-erasing probability")
     p.add_argument("--exit-weight", type=float, default=0.5)
-    p.add_argument("--unit-epochs", type=int, help="epochs per unit in the search")
+    p.add_argument("--search-epochs", type=int, help="epochs per unit in the search")
+    p.add_argument("--refine-epochs", type=int, help="further epochs for the picked units")
     p.add_argument("--unit-lr", type=float, default=2e-3)
-    p.add_argument("--views", type=int, help="precomputed feature views for unit training")
     p.add_argument("--grid", type=parse_grid, help="unit search, 'C:S:LAMBDA:STEP,...'")
     p.add_argument("--ship", type=int, default=5, help="number of units to ship (>= 4)")
     p.add_argument("--backbone", help="load a trained backbone checkpoint, skip stage 1")
@@ -57,15 +57,16 @@ def build_config(a):
         "data": a.data, "out": os.path.abspath(a.out), "runs": os.path.abspath(a.runs),
         "backboneCheckpoint": a.backbone, "samples": a.samples, "ship": max(4, a.ship),
         "backbone": {
-            "epochs": a.epochs or (2 if quick else 18),
+            "epochs": a.epochs or (2 if quick else 16),
             "subset": 8000 if quick else 0,
             "batch_size": a.batch_size, "lr": a.lr, "weight_decay": 5e-4,
             "label_smoothing": 0.1, "exit_weight": a.exit_weight, "shift": 2,
             "erase_p": a.erase, "eval_every": 1 if quick else 3,
         },
         "units": {
-            "epochs": a.unit_epochs or (1 if quick else 4),
-            "views": a.views or (1 if quick else 4),
+            "search_epochs": a.search_epochs or 1,
+            "refine_epochs": a.refine_epochs or (1 if quick else 2),
+            "refine_lr_factor": 0.5,
             "subset": 8000 if quick else 0,
             "batch_size": 128, "lr": a.unit_lr, "kd_weight": 1.0, "kd_temperature": 2.0,
             "grid": [dict(zip(("channels", "stride", "lambda", "step"), g))

@@ -1,4 +1,5 @@
 """The run: backbone -> measurements -> unit search -> bank -> export -> manifest."""
+import copy
 import json
 import os
 import platform
@@ -11,7 +12,7 @@ import bank
 from backbone import accuracy, predict, train_backbone
 from data import LABELS, Normalizer, load_fmnist, pixel_stats
 from evaluate import calibration, pick_default_threshold
-from export import export_onnx, file_hashes, model_id, write_json, write_samples
+from export import fold_bn, export_onnx, file_hashes, model_id, write_json, write_samples
 from manifest import build_manifest, rate_entry
 from model import HeadExport, SplitNet, count_params, freeze, init_weights
 
@@ -67,18 +68,24 @@ def run(cfg, t0):
 
     # ---- stage 2: bottleneck units, backbone frozen ------------------------------
     ucfg = cfg["units"]
-    views, labels = bank.feature_views(net, data, norm, ucfg["views"], cfg["seed"], ucfg["subset"])
+    n_views = ucfg["search_epochs"] + ucfg["refine_epochs"]
+    views, labels = bank.feature_views(net, data, norm, n_views, cfg["seed"], ucfg["subset"])
+    # the frozen tail with BN folded computes the same function, ~10% faster per step
+    tail = freeze(fold_bn(copy.deepcopy(net.tail)))
     timing["featureViews"] = time.time() - t
     log("precomputed %d feature views of %d samples" % (len(views), len(labels)))
     t = time.time()
-    results = bank.run_search(ucfg["grid"], net, views, labels, test_feats, test_y,
-                              unsplit_acc, ucfg, cfg["seed"], log)
+    search = bank.run_search(ucfg["grid"], tail, views, labels, test_feats, test_y,
+                             unsplit_acc, ucfg, cfg["seed"], log)
+    rows = [r["row"] for r in search]
+    picked, front = bank.pick_units(rows, unsplit_acc, cfg["ship"])
+    log("search front: " + ", ".join("%.1fB/%.4f" % (r["idealBytes"], r["accuracy"]) for r in front))
     timing["unitSearch"] = time.time() - t
-    for i, r in enumerate(results):
-        r["row"]["index"] = i
-    rows = [r["row"] for r in results]
-    shipped_rows, front = bank.pick_units(rows, unsplit_acc, cfg["ship"])
-    log("front: " + ", ".join("%.1fB/%.4f" % (r["idealBytes"], r["accuracy"]) for r in front))
+    t = time.time()
+    refined = bank.refine([search[r["index"]] for r in picked], tail, views, labels, test_feats,
+                          test_y, unsplit_acc, ucfg, cfg["seed"], log)
+    timing["unitRefine"] = time.time() - t
+    shipped = sorted(refined, key=lambda r: r["row"]["idealBytes"])  # level 0 = smallest
     del views
 
     # ---- export ------------------------------------------------------------------
@@ -94,9 +101,9 @@ def run(cfg, t0):
                 "tail.onnx": export_onnx(net.tail, f_ex, os.path.join(out, "tail.onnx"),
                                          "features", ["logits"])}
     rates, names = [], set()
-    for level, row in enumerate(shipped_rows):
-        res = results[row["index"]]
-        unit, ev = res["unit"], res["eval"]
+    for level, res in enumerate(shipped):
+        unit, ev, row = res["unit"], res["eval"], res["row"]
+        row["level"] = level
         enc_f, dec_f = "enc%d.onnx" % level, "dec%d.onnx" % level
         lat_ex = bank.latents(unit, f_ex).contiguous()
         fold_err[enc_f] = export_onnx(unit.enc, f_ex, os.path.join(out, enc_f), "features", ["latent"])
@@ -123,8 +130,9 @@ def run(cfg, t0):
         "unsplitAccuracy": unsplit_acc, "exitAccuracy": exit_acc, "exitCalibration": calib,
         "bnFoldMaxAbsError": fold_err,
         "search": rows,
-        "front": [r["index"] for r in front],
-        "shipped": [r["index"] for r in shipped_rows],
+        "searchFront": [r["index"] for r in front],
+        "refined": [r["row"] for r in refined],
+        "shipped": [r["row"] for r in shipped],
     }
     write_json(os.path.join(out, "train-report.json"), report)
     manifest = build_manifest(
@@ -132,7 +140,8 @@ def run(cfg, t0):
         unsplit_acc=unsplit_acc, exit_acc=exit_acc, params=params, samples=samples,
         training={"seed": cfg["seed"], "quick": cfg["quick"],
                   "backboneEpochs": cfg["backbone"]["epochs"],
-                  "unitEpochs": cfg["units"]["epochs"],
+                  "unitSearchEpochs": ucfg["search_epochs"],
+                  "unitRefineEpochs": ucfg["refine_epochs"],
                   "durationSeconds": round(time.time() - t0, 1),
                   "command": "models/train/train.py" + (" --quick" if cfg["quick"] else ""),
                   "report": "train-report.json"},

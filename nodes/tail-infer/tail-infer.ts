@@ -21,7 +21,9 @@ function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
     const tracker = new SequenceTracker();
-    const answers = new Map<string, Buffer>();
+    // Answers by frame key, as promises: a resent frame can arrive while its first copy is
+    // still being inferred, and must get that same answer rather than a second result.
+    const answers = new Map<string, Promise<Buffer>>();
     let results = 0;
     let rejected = 0;
     const status = new StatusLine(this, () => ({
@@ -32,7 +34,7 @@ function register(RED: NodeAPI): void {
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
 
-    const remember = (key: string, answer: Buffer) => {
+    const remember = (key: string, answer: Promise<Buffer>) => {
       if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
       answers.set(key, answer);
     };
@@ -58,12 +60,13 @@ function register(RED: NodeAPI): void {
       if (seen.newGaps) this.warn(`gateway ${f.gatewayId}: ${seen.newGaps} frame(s) missing before seq ${f.seq}`);
       const cached = seen.duplicate ? answers.get(key) : undefined;
       if (cached) {
-        msg.payload = cached;
+        msg.payload = await cached;
         msg.duplicate = true;
         status.update();
         send(msg);
         return;
       }
+      if (seen.duplicate) msg.duplicate = true;
       const why = f.modelId !== rt.modelId ? `frame is for model ${f.modelId}, this tail runs ${rt.modelId} (${rt.manifest.name} ${rt.manifest.version})`
         : !codecs[f.rateLevel] ? `rate level ${f.rateLevel} does not exist (0..${codecs.length - 1})`
         : f.shape.join('x') !== codecs[f.rateLevel].shape.join('x') ? `symbol shape ${f.shape.join('x')} does not match rate ${f.rateLevel} (${codecs[f.rateLevel].shape.join('x')})`
@@ -76,20 +79,23 @@ function register(RED: NodeAPI): void {
       if (!latent) {
         rejected++;
         const answer = refuse(f, decodeError!);
-        remember(key, answer);
+        remember(key, Promise.resolve(answer));
         msg.payload = answer;
         msg.result = { error: decodeError, gateway: f.gatewayId, seq: f.seq };
         send(msg);
         throw new Error(decodeError!);
       }
       const started = performance.now();
-      const restored = await rt.decode(f.rateLevel, latent, 1);
-      const logits = await rt.tail(restored, 1);
-      const c = confidence(logits, 0, rt.manifest.labels.length, 'max_softmax');
-      const latencyMs = Date.now() - f.timestampMs;
-      const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: c.confidence, source: 'cloud', latencyMs };
-      const answer = encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body });
-      remember(key, answer);
+      const inferred = (async () => {
+        const logits = await rt.tail(await rt.decode(f.rateLevel, latent, 1), 1);
+        const c = confidence(logits, 0, rt.manifest.labels.length, 'max_softmax');
+        const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: c.confidence, source: 'cloud', latencyMs: Date.now() - f.timestampMs };
+        return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
+      })();
+      remember(key, inferred.then((r) => r.answer));
+      // A failed run must not leave a rejected answer cached for the resend.
+      inferred.catch(() => answers.delete(key));
+      const { body, answer } = await inferred;
       results++;
       msg.payload = answer;
       msg.result = { ...body, gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
-export const BUNDLE = path.join(REPO, 'models', 'fmnist-cnn');
+// SPLIT_DNN_TEST_BUNDLE points the suite at another bundle (a --quick training run, say).
+export const BUNDLE = process.env.SPLIT_DNN_TEST_BUNDLE ?? path.join(REPO, 'models', 'fmnist-cnn');
 export const DIST = path.join(REPO, 'dist');
 
 /** A temporary folder removed when the process exits. */

@@ -52,4 +52,5 @@ export async function modelReady(id = 'model'): Promise<void> {
 
 export const modelNode = (bundle: string) => ({ id: 'model', type: 'split-model', bundle });
 export const tab = { id: 'f1', type: 'tab', label: 'test' };
-export const catcher = [{ id: 'catch', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'f1' }];
+// Ids must not equal a type name: Node-RED would take 'catch' for a config node reference.
+export const catcher = [{ id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'f1' }];

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { CodecError, buildCoderTables, decodeSymbols } from '../lib/codec';
+import { FrameInput, WireError, decodeFrame, encodeFrame } from '../lib/wire';
+import { FuzzFailure, REGRESSIONS_FILE, VECTOR_DIR, loadCorpus, prng, runFuzz } from '../bench/fuzz';
+
+test('fuzz: 100,000 mutated frames and streams raise only typed errors', () => {
+  const report = runFuzz({ count: 100_000, seed: 20261123 });
+  const { inputs, typedErrors, accepted, uncaught, seconds, slowestRetimedMs } = report;
+  const summary = { inputs, typedErrors, accepted, uncaught, seconds: seconds.toFixed(1), slowestRetimedMs: slowestRetimedMs.toFixed(1) };
+  console.log(`# fuzz ${JSON.stringify(summary)}`);
+  assert.equal(report.uncaught, 0, JSON.stringify(report.failures.slice(0, 3)));
+  assert.equal(report.invariantViolations, 0, JSON.stringify(report.failures.slice(0, 3)));
+  assert.equal(report.inputs, 100_000);
+  assert.ok(report.accepted > 1000 && report.typedErrors > 50_000, 'the mutations reach both the accept and the reject paths');
+  // the slowest input, timed again so a GC pause or a busy machine does not count
+  assert.ok(report.slowestRetimedMs < 100, `an input takes ${report.slowestRetimedMs} ms`);
+});
+
+test('integrity: 10,000 single-bit flips and 1,000 truncations of valid frames are all rejected', () => {
+  const rnd = prng(99);
+  const frames: Uint8Array[] = loadCorpus().frames.flatMap((bytes) => {
+    try {
+      decodeFrame(bytes);
+      return [Buffer.from(bytes)];
+    } catch {
+      return [];
+    }
+  });
+  const base = decodeFrame(frames[0]);
+  const big: FrameInput = { ...base, shape: [8, 16, 16], payload: Uint8Array.from({ length: 2000 }, (_, i) => (i * 37) & 0xff) };
+  frames.push(encodeFrame(big));
+  const rejected = (bytes: Uint8Array) => {
+    try {
+      decodeFrame(bytes);
+      return false;
+    } catch (e) {
+      assert.ok(e instanceof WireError);
+      return true;
+    }
+  };
+  for (let i = 0; i < 10_000; i++) {
+    const f = Buffer.from(frames[i % frames.length]);
+    f[Math.floor(rnd() * f.length)] ^= 1 << Math.floor(rnd() * 8);
+    assert.ok(rejected(f), `bit flip ${i} accepted`);
+  }
+  for (let i = 0; i < 1_000; i++) {
+    const f = frames[i % frames.length];
+    assert.ok(rejected(f.subarray(0, Math.floor(rnd() * f.length))), `truncation ${i} accepted`);
+  }
+});
+
+test('every input that ever failed the fuzzer is replayed', () => {
+  const doc: { cases: FuzzFailure[] } = JSON.parse(fs.readFileSync(REGRESSIONS_FILE, 'utf8'));
+  const codec = JSON.parse(fs.readFileSync(`${VECTOR_DIR}/codec.json`, 'utf8'));
+  for (const c of doc.cases) {
+    const bytes = Buffer.from(c.hex, 'hex');
+    try {
+      if (c.target === 'frame') decodeFrame(bytes);
+      else decodeSymbols(bytes, c.shape!, buildCoderTables(codec.tableSets[c.tables!]), c.clamp!);
+    } catch (e) {
+      assert.ok(e instanceof WireError || e instanceof CodecError, `${c.hex}: ${String(e)}`);
+    }
+  }
+});

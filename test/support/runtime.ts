@@ -1,0 +1,43 @@
+// Node-RED runtimes as separate processes, started through the real command line.
+import { spawn, ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { DIST } from './paths';
+
+export interface Runtime {
+  proc: ChildProcess;
+  port: number;
+  output: () => string;
+  /** Resolves when a line of output matches, or rejects after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startRuntime(args: string[], env: Record<string, string> = {}): Promise<Runtime> {
+  const proc = spawn(process.execPath, [path.join(DIST, 'bin', 'split-dnn.js'), 'start', '--port', '0', ...args], {
+    env: { ...process.env, SPLIT_DNN_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => { out += d.toString(); for (const l of listeners) l(); };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp, timeoutMs = 30_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
+    const check = () => {
+      const m = out.match(pattern);
+      if (m) { listeners.delete(check); clearTimeout(timer); resolve(m); }
+    };
+    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`timed out waiting for ${pattern}; output:\n${out.slice(-3000)}`)); }, timeoutMs);
+    listeners.add(check);
+    check();
+  });
+  const m = await waitFor(/editor on http:\/\/[\d.]+:(\d+)\//);
+  return {
+    proc, port: Number(m[1]), output: () => out, waitFor,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
