@@ -1,3 +1,5 @@
+// Node ids here never equal a property value (such as role 'edge'): the test flows have no
+// x/y, so Node-RED would take the node for a config node that the value refers to.
 // mqtt-transmit on both ends of a real (aedes) broker: frames out, answers back, and
 // nothing lost while the broker is away.
 import { test, before, after, afterEach } from 'node:test';
@@ -21,9 +23,9 @@ const linkNode = (url: string, outboxDir = '') => ({
 
 function loopFlow(url: string, outboxDir = '') {
   return [tab, modelNode(BUNDLE), linkNode(url, outboxDir),
-    { id: 'edge', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'edge', wires: [['results']] },
-    { id: 'cloud', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'cloud', wires: [['tail']] },
-    { id: 'tail', type: 'tail-infer', z: 'f1', model: 'model', wires: [['cloud']] },
+    { id: 'tx-edge', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'edge', wires: [['results']] },
+    { id: 'tx-cloud', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'cloud', wires: [['tail']] },
+    { id: 'tail', type: 'tail-infer', z: 'f1', model: 'model', wires: [['tx-cloud']] },
     { id: 'results', type: 'helper', z: 'f1' }, ...catcher];
 }
 
@@ -39,7 +41,7 @@ test('mqtt-transmit: every frame sent from the edge comes back as one result', a
   await connected('edge');
   await connected('cloud');
   const results = new Collector('results');
-  for (let i = 0; i < 20; i++) helper.getNode('edge').receive({ payload: await featuresFrame(rt, i, i % rt.manifest.rates.length, i, 'gw-t'), label: i });
+  for (let i = 0; i < 20; i++) helper.getNode('tx-edge').receive({ payload: await featuresFrame(rt, i, i % rt.manifest.rates.length, i, 'gw-t'), label: i });
   const msgs = await results.wait(20);
   const seqs = msgs.map((m) => (m.frame as { seq: number }).seq).sort((a, b) => a - b);
   assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i));
@@ -60,8 +62,8 @@ test('mqtt-transmit: frames accepted while the broker is down are delivered when
   await down.close();
   const results = new Collector('results');
   const caught = new Collector('caught');
-  for (let i = 0; i < 30; i++) helper.getNode('edge').receive({ payload: await featuresFrame(rt, i, 0, 100 + i, 'gw-t') });
-  helper.getNode('edge').receive({ payload: 'not a frame' });
+  for (let i = 0; i < 30; i++) helper.getNode('tx-edge').receive({ payload: await featuresFrame(rt, i, 0, 100 + i, 'gw-t') });
+  helper.getNode('tx-edge').receive({ payload: 'not a frame' });
   await caught.wait(1);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(results.messages.length, 0);

@@ -1,6 +1,6 @@
-import { Clamp, CoderTables, ESCAPE_PRECISION_BITS, checkClamp, checkShape } from './tables';
 import { CodecError } from './errors';
 import { escapeFreq } from './rans';
+import { Clamp, CoderTables, ESCAPE_PRECISION_BITS, checkClamp, checkShape } from './tables';
 
 /**
  * Ideal code length (bits) of sym under the normalized tables, escapes included
@@ -10,7 +10,7 @@ import { escapeFreq } from './rans';
 export function crossEntropyBits(sym: Int32Array, shape: readonly number[], tables: CoderTables, clamp: Clamp): number {
   if (!(sym instanceof Int32Array)) throw new CodecError('BAD_INPUT', 'symbols must be an Int32Array');
   checkClamp(clamp);
-  const perChannel = checkShape(shape, tables, sym.length);
+  const perChannel = checkShape(shape, tables, Number.MAX_SAFE_INTEGER);
   if (perChannel * shape[0] !== sym.length) throw new CodecError('BAD_SHAPE', 'shape does not match the symbols');
   const p = tables.precisionBits;
   const range = clamp.max - clamp.min + 1;
@@ -20,6 +20,7 @@ export function crossEntropyBits(sym: Int32Array, shape: readonly number[], tabl
     const { offset, size, freq } = tables.channels[c];
     const cost = Array.from(freq, (f) => p - Math.log2(f));
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++) {
+      if (sym[i] < clamp.min || sym[i] > clamp.max) throw new CodecError('SYMBOL_OUT_OF_RANGE', `symbol ${sym[i]} at ${i} is outside the clamp`);
       const k = sym[i] - offset;
       bits += k >= 0 && k < size ? cost[k] : cost[size] + escapeValueBits(sym[i] - clamp.min);
     }

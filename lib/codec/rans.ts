@@ -1,19 +1,14 @@
 import { CodecError } from './errors';
-import {
-  Clamp,
-  CoderTables,
-  ESCAPE_PRECISION_BITS,
-  RANS_L,
-  checkClamp,
-  checkShape,
-} from './tables';
+import { BUCKET_BITS, Clamp, CoderTables, ESCAPE_PRECISION_BITS, RANS_L, checkClamp, checkShape } from './tables';
 
 /*
  * rANS with a 31-bit state and byte-wise renormalization (as in ryg_rans; the exact
  * format is in docs/wire-format.md). Three choices make 30..130-byte frames cheap: the
- * encoder starts from state 0 instead of L (the start state costs no bits), the final state
- * is flushed in as few bytes as it needs, and symbols own interleaved slots (spreadSlots)
- * so coding is near-ideal while the state is still small. The decoder reads a byte only
+ * encoder starts from state 0 instead of L (the start state costs no bits), the final
+ * state is flushed in as few bytes as it needs, and while the state is small (quotient
+ * q = floor(x / freq) below 2^(23 - precisionBits)) symbols use interleaved slots, which
+ * code near-ideally there. Once the state is large, contiguous slots are just as good and
+ * their decode tables are small enough to stay in cache. The decoder reads a byte only
  * while state < L and bytes remain, which is exactly when the encoder wrote one.
  * Everything is integer arithmetic below 2^31 (integer division in a double is exact there).
  */
@@ -47,18 +42,20 @@ export function escapeFreq(v: number, range: number): number {
 export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables: CoderTables, clamp: Clamp): Uint8Array {
   if (!(sym instanceof Int32Array)) throw new CodecError('BAD_INPUT', 'symbols must be an Int32Array');
   checkClamp(clamp);
-  const perChannel = checkShape(shape, tables, sym.length);
+  const perChannel = checkShape(shape, tables, Number.MAX_SAFE_INTEGER);
   if (perChannel * shape[0] !== sym.length) throw new CodecError('BAD_SHAPE', `shape has ${perChannel * shape[0]} symbols, got ${sym.length}`);
   const cap = 4 * sym.length + 4; // worst case: an escape (2 + 2 bytes) per symbol, then the state
   const out = cap <= scratch.length ? scratch : cap <= SCRATCH_KEEP ? (scratch = new Uint8Array(cap)) : new Uint8Array(cap);
   const p = tables.precisionBits;
+  const spreadBelow = RANS_L >> p;
   const { min, max } = clamp;
   const range = max - min + 1;
   let pos = cap;
   let x = 0;
   for (let c = shape[0] - 1; c >= 0; c--) {
     const t = tables.channels[c];
-    const { offset, freq, cum, encLimit, slotOf, size } = t;
+    const { offset, freq, cum, encLimit, size } = t;
+    const slotOf = t.spread.slotOf;
     const lo = Math.max(0, min - offset);
     const hi = Math.min(size - 1, max - offset);
     for (let i = (c + 1) * perChannel - 1, base = c * perChannel; i >= base; i--) {
@@ -85,7 +82,8 @@ export function encodeSymbols(sym: Int32Array, shape: readonly number[], tables:
         x >>= 8;
       }
       const q = (x / f) | 0;
-      x = (q << p) + slotOf[cum[k] + x - Math.imul(q, f)];
+      const r = x - Math.imul(q, f);
+      x = (q << p) + (q >= spreadBelow ? cum[k] + r : slotOf[cum[k] + r]);
     }
   }
   while (x > 0) {
@@ -126,18 +124,28 @@ export function decodeSymbols(
   const out = new Int32Array(perChannel * shape[0]);
   const p = tables.precisionBits;
   const mask = (1 << p) - 1;
+  const spreadBelow = RANS_L >> p;
+  const bucketShift = p - BUCKET_BITS;
   const { min, max } = clamp;
   const range = max - min + 1;
   for (let c = 0; c < shape[0]; c++) {
     const t = tables.channels[c];
-    const { offset, slotIndex, slotStep, size } = t;
+    const { offset, freq, cum, bucketIndex, size } = t;
+    const { slotIndex, slotRank } = t.spread;
     const lo = Math.max(0, min - offset);
     const hi = Math.min(size - 1, max - offset);
     for (let i = c * perChannel, stop = i + perChannel; i < stop; i++) {
+      const q = x >> p;
       const slot = x & mask;
-      const k = slotIndex[slot];
-      const step = slotStep[slot];
-      x = Math.imul(step >>> 16, x >> p) + (step & 0xffff); // < 2^31, so imul is exact
+      let k: number;
+      if (q >= spreadBelow) {
+        k = bucketIndex[slot >> bucketShift];
+        while (cum[k + 1] <= slot) k++;
+        x = Math.imul(freq[k], q) + slot - cum[k]; // < 2^31, so imul is exact
+      } else {
+        k = slotIndex[slot];
+        x = Math.imul(freq[k], q) + slotRank[slot];
+      }
       while (x < RANS_L && pos < end) x = (x << 8) | bytes[pos++];
       if (k >= lo && k <= hi) {
         out[i] = offset + k;

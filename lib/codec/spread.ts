@@ -1,16 +1,20 @@
 /**
- * Which of the 2^p slots each symbol owns. Occurrence j of symbol k (0 <= j < freq[k])
- * ideally sits at (2j + 1) / (2 freq[k]) of the way through the slots; occurrences are
- * sorted by that fraction (exact: compare (2j+1)*freq[l] with (2i+1)*freq[k]), ties to
- * the lower symbol index, and the i-th in that order gets slot i. Interleaving the
- * symbols like this, rather than giving each one a contiguous block, keeps the coding
- * loss small while the state is still small, which is most of a 50-byte frame.
+ * The interleaved ("spread") slot layout, used while the coder state is small.
+ * Occurrence j of symbol k (0 <= j < freq[k]) ideally sits at (2j + 1) / (2 freq[k]) of
+ * the way through the slots; occurrences are sorted by that fraction (exact: compare
+ * (2j+1)*freq[l] with (2i+1)*freq[k]), ties to the lower symbol index, and the i-th in
+ * that order gets slot i. With contiguous blocks, the first symbols coded into a small
+ * state cost up to ~10 bits extra per frame; interleaved, they cost about what they should.
  */
-export function spreadSlots(
-  freq: Int32Array,
-  cum: Int32Array,
-  p: number,
-): { slotOf: Uint16Array; slotIndex: Uint16Array; slotStep: Int32Array } {
+export interface SpreadLayout {
+  /** slotOf[cum[k] + j]: the slot of occurrence j of index k. */
+  readonly slotOf: Uint16Array;
+  /** slotIndex[slot], slotRank[slot]: which index owns a slot and which occurrence it is. */
+  readonly slotIndex: Uint16Array;
+  readonly slotRank: Uint16Array;
+}
+
+export function spreadSlots(freq: Int32Array, cum: Int32Array, p: number): SpreadLayout {
   const M = 2 ** p;
   const n = freq.length;
   // Counting sort on bucket floor(M * fraction) = floor((2j+1) * 2^(p-1) / freq[k]):
@@ -39,15 +43,15 @@ export function spreadSlots(
 
   const slotOf = new Uint16Array(M);
   const slotIndex = new Uint16Array(M);
-  const slotStep = new Int32Array(M);
+  const slotRank = new Uint16Array(M);
   for (let slot = 0; slot < M; slot++) {
     const k = orderK[slot];
     const j = orderJ[slot];
     slotOf[cum[k] + j] = slot;
     slotIndex[slot] = k;
-    slotStep[slot] = (freq[k] << 16) | j; // one load gives the decoder both
+    slotRank[slot] = j;
   }
-  return { slotOf, slotIndex, slotStep };
+  return { slotOf, slotIndex, slotRank };
 }
 
 /** Stable insertion sort of one bucket by the exact fraction (then index, kept by stability). */

@@ -1,6 +1,6 @@
 import { CodecError } from './errors';
 import { INT32_MAX, INT32_MIN, checkIntRange } from './quantize';
-import { spreadSlots } from './spread';
+import { SpreadLayout, spreadSlots } from './spread';
 
 /** The coder name a manifest's `entropy.coder` must carry for these tables. */
 export const RANS_CODER_NAME = 'rans32/1';
@@ -13,6 +13,8 @@ export const ESCAPE_PRECISION_BITS = 16;
 export const MAX_CLAMP_RANGE = 1 << ESCAPE_PRECISION_BITS;
 /** rANS lower state bound: the state lives in [L, 256 L) = [2^23, 2^31) once it is full. */
 export const RANS_L = 1 << 23;
+/** Contiguous-slot search starts from one of 2^8 buckets. */
+export const BUCKET_BITS = 8;
 
 /** One channel of the manifest's `entropy.channels`: counts[i] is the count of symbol offset + i. */
 export interface ChannelSpec {
@@ -32,16 +34,14 @@ export interface ChannelTable {
   readonly size: number;
   /** Normalized frequencies, size + 1 entries, sum 2^precisionBits, each >= 1. */
   readonly freq: Int32Array;
-  /** cum[k] = freq[0] + ... + freq[k-1]; size + 2 entries (indexes `slotOf`). */
+  /** cum[k] = freq[0] + ... + freq[k-1]; size + 2 entries: index k's contiguous slots. */
   readonly cum: Int32Array;
   /** The encoder renormalizes while state >= encLimit[k] = 2^(31 - precisionBits) * freq[k]. */
   readonly encLimit: Int32Array;
-  /** slotOf[cum[k] + j]: the slot of the j-th occurrence of index k (see spreadSlots). */
-  readonly slotOf: Uint16Array;
-  /** slotIndex[slot]: which index owns a slot. */
-  readonly slotIndex: Uint16Array;
-  /** slotStep[slot] = freq << 16 | j (as int32), j = which occurrence of its index the slot is. */
-  readonly slotStep: Int32Array;
+  /** bucketIndex[b]: the index owning contiguous slot b << (precisionBits - 8), where a decoder's search starts. */
+  readonly bucketIndex: Uint16Array;
+  /** The interleaved layout for small states (see spreadSlots). */
+  readonly spread: SpreadLayout;
 }
 
 export interface CoderTables {
@@ -63,6 +63,7 @@ export interface Clamp {
  * lower index (largest-remainder method, which keeps higher counts >= lower ones).
  */
 export function normalizeCounts(counts: readonly number[], precisionBits: number): Int32Array {
+  // counts as buildCoderTables accepts them: integers >= 0, 0 < sum <= 2^36, K + 1 <= 2^p
   const M = 2 ** precisionBits;
   const n = counts.length + 1;
   const spare = M - n;
@@ -123,7 +124,12 @@ function buildChannel(ch: ChannelSpec, c: number, p: number): ChannelTable {
     cum[k + 1] = cum[k] + freq[k];
     encLimit[k] = ((RANS_L >>> p) << 8) * freq[k];
   }
-  return { offset: ch.offset, size: K, freq, cum, encLimit, ...spreadSlots(freq, cum, p) };
+  const bucketIndex = new Uint16Array(1 << BUCKET_BITS);
+  for (let b = 0, k = 0; b < bucketIndex.length; b++) {
+    while (cum[k + 1] <= b << (p - BUCKET_BITS)) k++;
+    bucketIndex[b] = k;
+  }
+  return { offset: ch.offset, size: K, freq, cum, encLimit, bucketIndex, spread: spreadSlots(freq, cum, p) };
 }
 
 export function checkClamp(clamp: Clamp): void {

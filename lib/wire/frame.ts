@@ -2,9 +2,11 @@ import { crc32c } from './crc32c';
 import { WireError } from './errors';
 import {
   CRC_BYTES,
+  FRAME_KINDS,
   Frame,
   FrameLimits,
   HEADER_FIXED_BYTES,
+  JsonObject,
   KIND_CODE,
   MAGIC0,
   MAGIC1,
@@ -15,8 +17,6 @@ import {
   checkGatewayIdLength,
   checkNdim,
   checkPayloadLength,
-  FRAME_KINDS,
-  JsonObject,
   isGatewayIdByte,
   isJsonKind,
   kindFromCode,
@@ -37,6 +37,7 @@ export type FrameInput = Omit<Frame, 'payload' | 'body'> & { payload?: Uint8Arra
  */
 export function encodeFrame(input: FrameInput, limits?: Partial<FrameLimits>): Buffer {
   const lim = resolveLimits(limits);
+  if (typeof input !== 'object' || input === null) throw new WireError('BAD_INPUT', 'frame', 'expected a frame object');
   if (!FRAME_KINDS.includes(input.kind)) throw new WireError('BAD_KIND', 'kind', `unknown kind ${String(input.kind)}`);
   checkUint(input.rateLevel, 0xff, 'rateLevel');
   checkUint(input.bootId, 0xffffffff, 'bootId');

@@ -66,7 +66,11 @@ def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None
     lr = lr or cfg["lr"]
     n, bs = len(labels), cfg["batch_size"]
     total = (n // bs) * epochs
-    opt = torch.optim.Adam(unit.parameters(), lr=lr)
+    # the density model starts far too broad; a faster rate keeps the rate estimate
+    # (and so its gradient on the encoder) honest within a short schedule
+    groups = [{"params": list(unit.enc.parameters()) + list(unit.dec.parameters()), "base": lr},
+              {"params": list(unit.prior.parameters()), "base": lr * cfg["prior_lr_factor"]}]
+    opt = torch.optim.Adam(groups, lr=lr)
     lam, step_q = spec["lambda"], spec["step"]
     t0, k, hist = time.time(), 0, []
     for epoch in range(epochs):
@@ -75,7 +79,7 @@ def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None
         sums = {"ce": 0.0, "kd": 0.0, "bytes": 0.0, "acc": 0.0}
         for idx in batches(n, bs, gen, drop_last=True):
             for g in opt.param_groups:
-                g["lr"] = lr_at(k, total, total // 20, lr)
+                g["lr"] = lr_at(k, total, total // 20, g["base"])
             f = feats[idx].float().contiguous(memory_format=CL)
             z = unit.enc(f) / step_q
             # rate: additive uniform noise stands in for rounding (differentiable)

@@ -66,7 +66,7 @@ def build_config(a):
         "units": {
             "search_epochs": a.search_epochs or 1,
             "refine_epochs": a.refine_epochs or (1 if quick else 2),
-            "refine_lr_factor": 0.5,
+            "refine_lr_factor": 0.5, "prior_lr_factor": 5.0,
             "subset": 8000 if quick else 0,
             "batch_size": 128, "lr": a.unit_lr, "kd_weight": 1.0, "kd_temperature": 2.0,
             "grid": [dict(zip(("channels", "stride", "lambda", "step"), g))

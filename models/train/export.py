@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 
 import numpy as np
 import onnx
@@ -41,7 +42,10 @@ def export_onnx(module, example, path, input_name, output_names):
     m = fold_bn(copy.deepcopy(module).eval()).to(memory_format=torch.contiguous_format).float()
     dyn = {input_name: {0: "N"}}
     dyn.update({o: {0: "N"} for o in output_names})
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch 1.13 warns about prim::Constant shape inference for Resize scales;
+        # the graph is checked below (static 7x7 output shape, full_check)
+        warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
         ref = m(example)
         torch.onnx.export(m, example.contiguous(), path, input_names=[input_name],
                           output_names=output_names, dynamic_axes=dyn, opset_version=OPSET,
@@ -123,3 +127,23 @@ def write_json(path, obj):
 def model_id(manifest_path):
     with open(manifest_path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def save_reference(ref_dir, onnx_file, input_name, x, output_names, module):
+    """Torch outputs of the unfolded eval-mode module for a few real inputs, as raw
+    float32 .bin files + index.json, so ONNX Runtime (JS side) can check the export."""
+    os.makedirs(ref_dir, exist_ok=True)
+    with torch.no_grad():
+        outs = module.eval()(x)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    entry = {"file": onnx_file, "inputs": {}, "outputs": {}}
+    for kind, names, tensors in (("inputs", [input_name], [x]), ("outputs", output_names, outs)):
+        for name, t in zip(names, tensors):
+            fn = "%s.%s.bin" % (onnx_file, name)
+            t.detach().float().contiguous().numpy().tofile(os.path.join(ref_dir, fn))
+            entry[kind][name] = {"bin": fn, "shape": list(t.shape)}
+    index_path = os.path.join(ref_dir, "index.json")
+    index = json.load(open(index_path)) if os.path.exists(index_path) else []
+    index = [e for e in index if e["file"] != onnx_file] + [entry]
+    with open(index_path, "w") as f:
+        json.dump(index, f, indent=1)

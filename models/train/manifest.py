@@ -38,9 +38,11 @@ def rate_entry(level, name, enc_file, dec_file, row, ev, unsplit_acc, rate_calib
 
 
 def _round_calib(rows):
+    # a threshold no test sample reaches has no exit accuracy: left out of the manifest
+    # (the gate's table stays all-numeric); train-report.json keeps every row
     return [{"threshold": r["threshold"], "exitRate": round(r["exitRate"], 6),
-             "exitAccuracy": None if r["exitAccuracy"] is None else round(r["exitAccuracy"], 6),
-             "accuracy": round(r["accuracy"], 6)} for r in rows]
+             "exitAccuracy": round(r["exitAccuracy"], 6), "accuracy": round(r["accuracy"], 6)}
+            for r in rows if r["exitAccuracy"] is not None]
 
 
 def build_manifest(mean, std, labels, calib, default_thr, rates, unsplit_acc, exit_acc,

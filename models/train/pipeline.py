@@ -12,9 +12,11 @@ import bank
 from backbone import accuracy, predict, train_backbone
 from data import LABELS, Normalizer, load_fmnist, pixel_stats
 from evaluate import calibration, pick_default_threshold
-from export import fold_bn, export_onnx, file_hashes, model_id, write_json, write_samples
+from export import (export_onnx, file_hashes, fold_bn, model_id, save_reference, write_json,
+                    write_samples)
 from manifest import build_manifest, rate_entry
 from model import HeadExport, SplitNet, count_params, freeze, init_weights
+from units import quantize
 
 
 class Logger:
@@ -94,20 +96,28 @@ def run(cfg, t0):
     if os.path.isdir(out):
         shutil.rmtree(out)  # a stale file would otherwise be hashed into the manifest
     os.makedirs(out)
-    x_ex = norm(data["test_x"][:2])
-    f_ex = test_feats[:2].contiguous()
-    fold_err = {"head.onnx": export_onnx(HeadExport(net), x_ex, os.path.join(out, "head.onnx"),
-                                         "input", ["features", "exit_logits"]),
-                "tail.onnx": export_onnx(net.tail, f_ex, os.path.join(out, "tail.onnx"),
-                                         "features", ["logits"])}
+    x_ex = norm(data["test_x"][:8])
+    f_ex = test_feats[:8].contiguous()
+    ref_dir = os.path.join(cfg["runs"], "onnx-reference" + ("-quick" if cfg["quick"] else ""))
+    shutil.rmtree(ref_dir, ignore_errors=True)
+    fold_err = {}
+    for fname, mod, x, iname, onames in (
+            ("head.onnx", HeadExport(net), x_ex, "input", ["features", "exit_logits"]),
+            ("tail.onnx", net.tail, f_ex, "features", ["logits"])):
+        fold_err[fname] = export_onnx(mod, x, os.path.join(out, fname), iname, onames)
+        save_reference(ref_dir, fname, iname, x, onames, mod)
     rates, names = [], set()
     for level, res in enumerate(shipped):
         unit, ev, row = res["unit"], res["eval"], res["row"]
         row["level"] = level
         enc_f, dec_f = "enc%d.onnx" % level, "dec%d.onnx" % level
-        lat_ex = bank.latents(unit, f_ex).contiguous()
-        fold_err[enc_f] = export_onnx(unit.enc, f_ex, os.path.join(out, enc_f), "features", ["latent"])
-        fold_err[dec_f] = export_onnx(unit.dec, lat_ex, os.path.join(out, dec_f), "latent", ["features"])
+        # the decoder's reference input is what the cloud feeds it: q * step
+        lat_ex = (quantize(bank.latents(unit, f_ex), unit.step, ev["quant"]["min"],
+                           ev["quant"]["max"]).double() * unit.step).float()
+        for fname, mod, x, iname, oname in ((enc_f, unit.enc, f_ex, "features", "latent"),
+                                             (dec_f, unit.dec, lat_ex, "latent", "features")):
+            fold_err[fname] = export_onnx(mod, x, os.path.join(out, fname), iname, [oname])
+            save_reference(ref_dir, fname, iname, x, [oname], mod)
         rate_calib = calibration(exit_logits, ev["logits"], test_y)
         name = unit.name if unit.name not in names else "%s-l%g" % (unit.name, row["lambda"])
         names.add(name)
@@ -120,6 +130,9 @@ def run(cfg, t0):
     params = {"headParams": count_params(net.head), "tailParams": count_params(net.tail),
               "exitParams": count_params(net.exit)}
     timing["total"] = time.time() - t0
+    # CPU seconds (all threads): comparable across runs even when the machine is shared
+    cpu = os.times()
+    timing["cpuTotal"] = cpu.user + cpu.system
     report = {
         "generatedBy": "models/train/train.py",
         "config": cfg, "timingSeconds": timing,
@@ -147,5 +160,5 @@ def run(cfg, t0):
                   "report": "train-report.json"},
         files=file_hashes(out))
     write_json(os.path.join(out, "manifest.json"), manifest)
-    log("wrote %s (model id %s) in %.1fs total" % (
-        out, model_id(os.path.join(out, "manifest.json")), time.time() - t0))
+    log("wrote %s (model id %s) in %.1fs total, %.0f CPU s" % (
+        out, model_id(os.path.join(out, "manifest.json")), time.time() - t0, timing["cpuTotal"]))

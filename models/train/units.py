@@ -37,15 +37,20 @@ class Encoder(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Nearest-neighbour resize to a fixed size. Replaces ConvTranspose2d, which has
-    no mkldnn kernel in torch 1.13 and was 20x slower than everything else on CPU."""
+    """Nearest-neighbour resize by a constant factor (2: 2x2->4x4, 1.75: 4x4->7x7).
 
-    def __init__(self, size):
+    Replaces ConvTranspose2d, which has no mkldnn kernel in torch 1.13 and was 20x
+    slower than everything else on CPU. A constant scale (not a target size) exports
+    as a Resize with constant scales, so ONNX shape inference gives a static 7x7
+    output; source index = floor(i / scale) in torch and in ONNX "asymmetric/floor".
+    """
+
+    def __init__(self, scale):
         super().__init__()
-        self.size = size
+        self.scale = scale
 
     def forward(self, x):
-        return F.interpolate(x, size=(self.size, self.size), mode="nearest")
+        return F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
 class Decoder(nn.Module):
@@ -57,9 +62,9 @@ class Decoder(nn.Module):
         c = C_SPLIT
         layers = [*conv_bn_relu(channels, width, k=1)]
         if stride == 4:  # 2x2 -> 4x4, refine there (cheap) before the final upsample
-            layers += [Upsample(4), *conv_bn_relu(width, width)]
+            layers += [Upsample(2.0), *conv_bn_relu(width, width)]
         if stride > 1:
-            layers.append(Upsample(H_SPLIT))
+            layers.append(Upsample(H_SPLIT / 4))  # 1.75, exact in binary
         layers += [*conv_bn_relu(width, c), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
         self.body = nn.Sequential(*layers)
 

@@ -43,25 +43,49 @@ export function refSpread(freq: number[]): number[][] {
   return slots;
 }
 
+/**
+ * A symbol alphabet on 2^precision slots: with quotient q = floor(x / freq[k]) below
+ * `spreadBelow`, occurrence j of index k sits in slots[k][j]; from there on, in the
+ * contiguous slot cum[k] + j.
+ */
 interface Model {
+  precision: number;
   freq: number[];
+  cum: number[];
   slots: number[][];
+  spreadBelow: number;
+}
+
+function model(freq: number[], precision: number, slots: number[][], spreadBelow: number): Model {
+  let sum = 0;
+  const cum = freq.map((f) => (sum += f) - f);
+  return { precision, freq, cum, slots, spreadBelow };
+}
+
+function tableModel(counts: number[], p: number): Model {
+  const freq = refNormalize(counts, p);
+  return model(freq, p, refSpread(freq), 2 ** (23 - p));
 }
 
 function escapeModel(range: number): Model {
   const freq = Array.from({ length: range }, (_, v) => Math.ceil((ESCAPE_SLOTS - v) / range));
   const slots = freq.map((f, v) => Array.from({ length: f }, (_, j) => v + j * range));
-  return { freq, slots };
+  return model(freq, 16, slots, Infinity); // always interleaved
+}
+
+function slotOf(m: Model, q: number, k: number, j: number): number {
+  return q < m.spreadBelow ? m.slots[k][j] : m.cum[k] + j;
 }
 
 /** One rANS step in the encoder; bytes are collected in reverse order. */
-function put(x: number, k: number, model: Model, precision: number, rev: number[]): number {
+function put(x: number, k: number, model: Model, rev: number[]): number {
   const f = model.freq[k];
-  while (x >= 2 ** (31 - precision) * f) {
+  while (x >= 2 ** (31 - model.precision) * f) {
     rev.push(x % 256);
     x = Math.floor(x / 256);
   }
-  return Math.floor(x / f) * 2 ** precision + model.slots[k][x % f];
+  const q = Math.floor(x / f);
+  return q * 2 ** model.precision + slotOf(model, q, k, x % f);
 }
 
 export function refEncode(
@@ -74,22 +98,18 @@ export function refEncode(
   forceEscape: Set<number> = new Set(),
 ): number[] {
   const perChannel = shape.slice(1).reduce((a, b) => a * b, 1);
-  const models = channels.map((ch) => {
-    const freq = refNormalize(ch.counts, p);
-    return { freq, slots: refSpread(freq) };
-  });
-  const range = clamp.max - clamp.min + 1;
-  const escape = escapeModel(range);
+  const models = channels.map((ch) => tableModel(ch.counts, p));
+  const escape = escapeModel(clamp.max - clamp.min + 1);
   const rev: number[] = [];
   let x = 0;
   for (let i = symbols.length - 1; i >= 0; i--) {
     const c = Math.floor(i / perChannel);
     const k = symbols[i] - channels[c].offset;
     if (k >= 0 && k < channels[c].counts.length && !forceEscape.has(i)) {
-      x = put(x, k, models[c], p, rev);
+      x = put(x, k, models[c], rev);
     } else {
-      x = put(x, symbols[i] - clamp.min, escape, 16, rev);
-      x = put(x, channels[c].counts.length, models[c], p, rev);
+      x = put(x, symbols[i] - clamp.min, escape, rev);
+      x = put(x, channels[c].counts.length, models[c], rev);
     }
   }
   while (x > 0) {
@@ -108,49 +128,41 @@ export function refDecode(
   clamp: { min: number; max: number },
 ): number[] | string {
   const L = 2 ** 23;
-  const M = 2 ** p;
   const perChannel = shape.slice(1).reduce((a, b) => a * b, 1);
   const count = perChannel * shape[0];
-  const owners = new Map<Model, Array<[number, number]>>();
-  const owner = (model: Model, slot: number): [number, number] => {
-    let table = owners.get(model);
-    if (!table) {
-      table = [];
-      model.slots.forEach((slots, k) => slots.forEach((at, j) => (table![at] = [k, j])));
-      owners.set(model, table);
+  /** The (index, occurrence) owning a slot under the layout for quotient q: a plain search. */
+  const owner = (m: Model, q: number, slot: number): [number, number] => {
+    for (let k = 0; k < m.freq.length; k++) {
+      const j = q < m.spreadBelow ? m.slots[k].indexOf(slot) : slot - m.cum[k];
+      if (j >= 0 && j < m.freq[k]) return [k, j];
     }
-    return table[slot];
+    throw new Error('slot without owner');
   };
-  const models = channels.map((ch) => {
-    const freq = refNormalize(ch.counts, p);
-    return { freq, slots: refSpread(freq) };
-  });
-  const range = clamp.max - clamp.min + 1;
-  const escape = escapeModel(range);
+  const step = (m: Model): number => {
+    const M = 2 ** m.precision;
+    const q = Math.floor(x / M);
+    const [k, j] = owner(m, q, x % M);
+    x = m.freq[k] * q + j;
+    while (x < L && pos < bytes.length) x = x * 256 + bytes[pos++];
+    return k;
+  };
+  const models = channels.map((ch) => tableModel(ch.counts, p));
+  const escape = escapeModel(clamp.max - clamp.min + 1);
   if (bytes.length > 0 && bytes[0] === 0) return 'BAD_STREAM';
   let pos = 0;
   let x = 0;
-  const refill = () => {
-    while (x < L && pos < bytes.length) x = x * 256 + bytes[pos++];
-  };
-  refill();
+  while (x < L && pos < bytes.length) x = x * 256 + bytes[pos++];
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
     const ch = channels[Math.floor(i / perChannel)];
-    const model = models[Math.floor(i / perChannel)];
-    const [k, j] = owner(model, x % M);
-    x = model.freq[k] * Math.floor(x / M) + j;
-    refill();
+    const k = step(models[Math.floor(i / perChannel)]);
     if (k < ch.counts.length) {
       const s = ch.offset + k;
       if (s < clamp.min || s > clamp.max) return 'SYMBOL_OUT_OF_RANGE';
       out.push(s);
       continue;
     }
-    const [v, jv] = owner(escape, x % ESCAPE_SLOTS);
-    x = escape.freq[v] * Math.floor(x / ESCAPE_SLOTS) + jv;
-    refill();
-    const s = clamp.min + v;
+    const s = clamp.min + step(escape);
     if (s >= ch.offset && s < ch.offset + ch.counts.length) return 'NONCANONICAL_ESCAPE';
     out.push(s);
   }
