@@ -18,10 +18,13 @@ export function checkQuant(q: QuantSpec): void {
   checkIntRange(q.min, q.max, 'BAD_QUANT');
 }
 
+function isInt32(v: number): boolean {
+  return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
+}
+
 /** min/max integers in int32 with min <= max (shared with the coder's clamp check). */
 export function checkIntRange(min: number, max: number, code: 'BAD_QUANT' | 'BAD_CLAMP'): void {
-  const ok = (v: number) => Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
-  if (!ok(min) || !ok(max) || min > max) {
+  if (!isInt32(min) || !isInt32(max) || min > max) {
     throw new CodecError(code, `min/max must be int32 with min <= max, got ${String(min)}..${String(max)}`);
   }
 }

@@ -29,7 +29,8 @@ export interface BirthBody extends JsonObject {
 
 /** The gateway's MQTT will, or sent on clean shutdown. */
 export interface DeathBody extends JsonObject {
-  reason: 'will' | 'shutdown' | string;
+  /** 'will' (sent by the broker), 'shutdown', or another word. */
+  reason: string;
 }
 
 /** Checks a frame's payload against its kind; returns the parsed body for JSON kinds. */
