@@ -69,7 +69,7 @@ test(`all-in-one flow: ${FRAMES} frames in, all classified, accuracy, exits and 
   assert.ok(Math.abs(accuracy - expected.accuracy) <= 0.01, `accuracy ${accuracy} vs manifest ${expected.accuracy}`);
   assert.ok(Math.abs(exitRate - expected.exitRate) <= 0.01, `exit rate ${exitRate} vs manifest ${expected.exitRate}`);
   // And the exit rate agrees with the 10k calibration table within sampling error.
-  const calib = manifest.exit!.calibration.find((c) => Math.abs(c.threshold - 0.8) < 1e-9)!;
+  const calib = manifest.exit!.calibration.find((c) => Math.abs(c.threshold - manifest.exit!.defaultThreshold) < 1e-9)!;
   const sigma = Math.sqrt((calib.exitRate * (1 - calib.exitRate)) / FRAMES);
   assert.ok(Math.abs(exitRate - calib.exitRate) <= 4 * sigma + 0.005, `exit rate ${exitRate} vs calibration ${calib.exitRate}`);
 

@@ -15,7 +15,8 @@ function register(RED: NodeAPI): void {
   function EarlyExitGate(this: Node, def: GateDef) {
     RED.nodes.createNode(this, def);
     const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
-    let threshold = Number(def.threshold);
+    // Empty means the bundle's calibrated default, applied once the manifest is loaded.
+    let threshold = def.threshold === '' || def.threshold === undefined ? Number.NaN : Number(def.threshold);
     let exited = 0;
     let forwarded = 0;
     const status = new StatusLine(this, () => {

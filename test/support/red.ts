@@ -9,6 +9,9 @@ export const ALL_NODES = [
   'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer',
 ].map((type) => require(`../../nodes/${type}/${type}`));
 
+// Core nodes the shipped flows use besides ours (the helper preloads only catch/status/complete).
+const CORE_NODES = ['21-debug.js', '90-comment.js'].map((file) => require(`@node-red/nodes/core/common/${file}`));
+
 export { helper };
 
 export async function startRed(): Promise<void> {
@@ -21,7 +24,7 @@ export async function stopRed(): Promise<void> {
 }
 
 export async function loadFlow(flow: object[], credentials?: Record<string, object>): Promise<void> {
-  await helper.load(ALL_NODES, flow, credentials ?? {});
+  await helper.load([...ALL_NODES, ...CORE_NODES], flow, credentials ?? {});
 }
 
 /** Messages that reach a helper node, with a way to wait for a count of them. */
