@@ -32,3 +32,11 @@ test('the rate controller steps down when the link backs up and climbs back when
   const levels = Array.from({ length: 20 }, () => c.next(calm));
   assert.deepEqual([levels[3], levels[4], levels[9], levels[14]], [0, 1, 2, 3]);
 });
+
+test('topics parse back into their parts, state topics included', async () => {
+  const { topics, parseTopic } = await import('../lib/link/topics');
+  assert.deepEqual(parseTopic(topics.features('gw-1', 'abc')), { gateway: 'gw-1', model: 'abc', kind: 'features' });
+  assert.deepEqual(parseTopic(topics.state('gw-1')), { gateway: 'gw-1', model: null, kind: 'state' });
+  assert.equal(parseTopic('other/x'), null);
+  assert.equal(topics.allFeatures(true), '$share/tails/split/+/+/features');
+});

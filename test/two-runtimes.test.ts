@@ -29,7 +29,7 @@ test('edge and cloud runtimes on one broker: the edge logs cloud results for its
     await edge.waitFor(/Started flows/);
     // 40 frames, each answered by the other process.
     // The debug node logs each payload with util.inspect.
-    await edge.waitFor(/(?:source: 'cloud'[\s\S]*){40}/, 60_000);
+    await edge.waitForCount(/source: 'cloud'/g, 40, 60_000);
     const results = edge.output().match(/source: 'cloud'/g) ?? [];
     assert.equal(results.length, 40);
     assert.match(edge.output(), /label: '[^']+',\s+index: \d+,\s+confidence: [\d.]+/);

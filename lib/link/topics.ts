@@ -19,10 +19,13 @@ export const topics = {
   allFeatures: (shared: boolean, group = TAIL_GROUP) => (shared ? `$share/${group}/split/+/+/features` : 'split/+/+/features'),
 };
 
-export interface TopicParts { gateway: string; model: string; kind: string }
+export interface TopicParts { gateway: string; model: string | null; kind: string }
 
+/** split/<gateway>/<model>/<kind>, or split/<gateway>/state (no model). */
 export function parseTopic(topic: string): TopicParts | null {
   const parts = topic.split('/');
-  if (parts.length !== 4 || parts[0] !== 'split') return null;
+  if (parts[0] !== 'split') return null;
+  if (parts.length === 3 && parts[2] === 'state') return { gateway: parts[1], model: null, kind: 'state' };
+  if (parts.length !== 4) return null;
   return { gateway: parts[1], model: parts[2], kind: parts[3] };
 }

@@ -7,8 +7,10 @@ export interface Runtime {
   proc: ChildProcess;
   port: number;
   output: () => string;
-  /** Resolves when a line of output matches, or rejects after timeoutMs. */
+  /** Resolves when the output matches, or rejects after timeoutMs. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when the output holds `count` matches of a (global) pattern. */
+  waitForCount(pattern: RegExp, count: number, timeoutMs?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -23,18 +25,21 @@ export async function startRuntime(args: string[], env: Record<string, string> =
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 30_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
+  const waitUntil = <T>(test: () => T | null, what: string, timeoutMs: number) => new Promise<T>((resolve, reject) => {
     const check = () => {
-      const m = out.match(pattern);
+      const m = test();
       if (m) { listeners.delete(check); clearTimeout(timer); resolve(m); }
     };
-    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`timed out waiting for ${pattern}; output:\n${out.slice(-3000)}`)); }, timeoutMs);
+    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`timed out waiting for ${what}; output:\n${out.slice(-3000)}`)); }, timeoutMs);
     listeners.add(check);
     check();
   });
+  const waitFor = (pattern: RegExp, timeoutMs = 30_000) => waitUntil(() => out.match(pattern), String(pattern), timeoutMs);
+  const waitForCount = (pattern: RegExp, count: number, timeoutMs = 30_000) =>
+    waitUntil(() => ((out.match(pattern) ?? []).length >= count ? true : null), `${count} × ${pattern}`, timeoutMs).then(() => undefined);
   const m = await waitFor(/editor on http:\/\/[\d.]+:(\d+)\//);
   return {
-    proc, port: Number(m[1]), output: () => out, waitFor,
+    proc, port: Number(m[1]), output: () => out, waitFor, waitForCount,
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null) proc.kill(signal);
       return exited;
