@@ -10,6 +10,7 @@ type Bench = { run(args: string[]): Promise<unknown> };
 const BENCHES: Record<string, () => Bench> = {
   codec: () => require('./codec'),
   fuzz: () => require('./fuzz'),
+  pipeline: () => require('./pipeline'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

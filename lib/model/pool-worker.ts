@@ -23,6 +23,8 @@ async function load(): Promise<void> {
       intraOpNumThreads: init.intraOpThreads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // The arena keeps every batch's peak allocation for good: hundreds of MB per thread.
+      enableCpuMemArena: false,
     }));
   }
 }
