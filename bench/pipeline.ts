@@ -3,13 +3,17 @@
 // Reports delivered frames/s, capture→result latency p50/p99, event-loop lag p99 and peak
 // RSS of the process (edge and cloud together, so an upper bound for an edge runtime).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { NodeMessage } from 'node-red';
 import { helper, startRed, stopRed, loadFlow, Collector, modelReady } from '../test/support/red';
 import { readFlow, patch, asHelper } from '../test/support/flows';
 import { BUNDLE, tempDir } from '../test/support/paths';
 import { startEmbeddedBroker } from '../lib/broker/embedded';
 import { loadBundle } from '../lib/model';
 
-interface Step { targetFps: number; sent: number; delivered: number; fps: number; p50Ms: number; p99Ms: number; loopLagP99Ms: number; cloudShare: number }
+interface Step {
+  targetFps: number; sent: number; delivered: number; fps: number; p50Ms: number; p99Ms: number;
+  edgeP50Ms: number; cloudP50Ms: number; cloudP99Ms: number; loopLagP99Ms: number; cloudShare: number;
+}
 
 const quantile = (xs: number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 
@@ -61,11 +65,16 @@ export async function run(args: string[]): Promise<unknown> {
     const elapsed = (Date.now() - started) / 1000;
     lag.disable();
     const batch = results.messages.slice(before);
-    const latencies = batch.map((m) => (typeof m.latencyMs === 'number' ? m.latencyMs : Date.now() - Number(m.capturedAt)));
-    const cloud = batch.filter((m) => (m.payload as { source?: string }).source === 'cloud').length;
+    const isCloud = (m: NodeMessage) => (m.payload as { source?: string }).source === 'cloud';
+    const latencyOf = (m: NodeMessage) => (typeof m.latencyMs === 'number' ? m.latencyMs : Number(m.arrivedAt) - Number(m.capturedAt));
+    const latencies = batch.map(latencyOf);
+    const cloudLatencies = batch.filter(isCloud).map(latencyOf);
+    const edgeLatencies = batch.filter((m) => !isCloud(m)).map(latencyOf);
+    const cloud = cloudLatencies.length;
     steps.push({
       targetFps, sent, delivered: batch.length, fps: batch.length / elapsed,
-      p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), loopLagP99Ms: lag.percentile(99) / 1e6,
+      p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
+      edgeP50Ms: quantile(edgeLatencies, 0.5), cloudP50Ms: quantile(cloudLatencies, 0.5), cloudP99Ms: quantile(cloudLatencies, 0.99), loopLagP99Ms: lag.percentile(99) / 1e6,
       cloudShare: cloud / Math.max(1, batch.length),
     });
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -14,7 +14,11 @@ export async function startEmbeddedBroker(port = 0, host = '127.0.0.1'): Promise
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    s.setNoDelay(true); // small QoS 1 frames: Nagle would hold each for a delayed ACK
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

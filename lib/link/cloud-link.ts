@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, Frame } from '../wire';
-import { clientOptions, LinkSettings } from './connect';
+import { clientOptions, disableNagle, LinkSettings } from './connect';
 import { topics, parseTopic, TAIL_GROUP } from './topics';
 
 export interface CloudLinkOptions {
@@ -55,6 +55,7 @@ export class CloudLink extends EventEmitter {
 
   private onConnect(): void {
     this.lastError = null;
+    disableNagle(this.client!);
     this.client!.subscribe([this.subscription, topics.allStates], { qos: 1 });
     this.setState('connected');
     for (const { topic, frame } of this.queue.splice(0)) this.publish(topic, frame);

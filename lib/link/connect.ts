@@ -41,3 +41,12 @@ export async function clientOptions(s: LinkSettings, will?: IClientOptions['will
   if (key) opts.key = key;
   return opts;
 }
+
+/**
+ * Small frames and QoS 1 acks are exactly where Nagle's algorithm meets delayed ACKs and
+ * adds ~40 ms a hop; mqtt.js does not turn it off, so every link does on each connect.
+ */
+export function disableNagle(client: { stream?: unknown }): void {
+  const socket = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+  socket?.setNoDelay?.(true);
+}

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
-import { clientOptions, LinkSettings } from './connect';
+import { clientOptions, disableNagle, LinkSettings } from './connect';
 import { topics } from './topics';
 import { RollingWindow, Throughput } from './stats';
 
@@ -78,6 +78,7 @@ export class EdgeLink extends EventEmitter {
   private onConnect(): void {
     this.lastError = null;
     const client = this.client!;
+    disableNagle(client);
     client.subscribe(topics.resultsFor(this.opts.gateway), { qos: 1 });
     client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
     this.setState('connected');

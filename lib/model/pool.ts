@@ -20,6 +20,8 @@ export interface PoolOptions {
 }
 
 interface Pending {
+  /** Arrival order across all models: the oldest waiting request is served first. */
+  order: number;
   feeds: Record<string, Tensor>;
   batch: number;
   resolve: (out: Record<string, Tensor>) => void;
@@ -73,6 +75,7 @@ export class InferencePool {
   private readonly maxBatch: number;
   private readonly init: WorkerInit;
   private closed = false;
+  private arrivals = 0;
   private loadError: InferenceError | null = null;
   private readonly stats = { runs: 0, frames: 0, errors: 0 };
   readonly ready: Promise<void>;
@@ -158,16 +161,17 @@ export class InferencePool {
     }
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(model) ?? [];
-      queue.push({ feeds, batch, resolve, reject });
+      queue.push({ order: this.arrivals++, feeds, batch, resolve, reject });
       this.queues.set(model, queue);
       this.pump();
     });
   }
 
   private takeBatch(): { model: string; items: Pending[] } | null {
-    // The longest queue goes first: it gains most from batching and is most behind.
+    // The model whose oldest request has waited longest goes first: a pipeline's later
+    // stages (tail, decoder) must not starve behind a steady stream of head requests.
     let best: string | null = null;
-    for (const [model, q] of this.queues) if (q.length && (!best || q.length > this.queues.get(best)!.length)) best = model;
+    for (const [model, q] of this.queues) if (q.length && (!best || q[0].order < this.queues.get(best)![0].order)) best = model;
     if (!best) return null;
     const queue = this.queues.get(best)!;
     const items: Pending[] = [];

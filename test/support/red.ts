@@ -34,6 +34,7 @@ export class Collector {
 
   constructor(nodeId: string) {
     helper.getNode(nodeId).on('input', (msg: NodeMessage) => {
+      msg.arrivedAt = Date.now();
       this.messages.push(msg);
       this.waiters = this.waiters.filter((w) => (this.messages.length >= w.count ? (w.resolve(), false) : true));
     });
