@@ -132,3 +132,19 @@ test('bottleneck-encode: a fixed rate gives a valid frame with the coder\'s byte
   assert.match(texts[0], /msg\.features\.data must be a Float32Array/);
   assert.match(texts[1], /msg\.rate must be "auto" or a rate level/);
 });
+
+test('sample-source: a count sends that many labelled frames; bad commands are reported', async () => {
+  await loadFlow([tab, modelNode(BUNDLE), { id: 'cam', type: 'sample-source', z: 'f1', model: 'model', fps: '10', limit: '0', autostart: false, wires: [['out']] }, { id: 'out', type: 'helper', z: 'f1' }, ...catcher]);
+  await modelReady();
+  const out = new Collector('out');
+  const caught = new Collector('caught');
+  const set = await readSamples(rt.bundle);
+  helper.getNode('cam').receive({ payload: 3 });
+  helper.getNode('cam').receive({ payload: 'jump' });
+  const msgs = await out.wait(3);
+  assert.deepEqual(msgs.map((m) => m.sampleIndex), [0, 1, 2]);
+  assert.deepEqual(msgs.map((m) => m.label), [set.labels[0], set.labels[1], set.labels[2]]);
+  assert.deepEqual(msgs[1].payload, Buffer.from(sampleImage(set, 1)));
+  const [err] = await caught.wait(1);
+  assert.match(String((err.error as { message: string }).message), /"start", "stop", "reset" or a count/);
+});
