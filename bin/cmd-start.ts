@@ -72,7 +72,12 @@ export async function main(argv: string[]): Promise<number> {
   let broker: EmbeddedBroker | null = null;
   let brokerUrl = args.broker as string | undefined;
   if (!brokerUrl && role === 'all') {
-    broker = await startEmbeddedBroker(Number(args['mqtt-port']));
+    broker = await startEmbeddedBroker(Number(args['mqtt-port'])).catch((err: NodeJS.ErrnoException) => {
+      // A system mosquitto often holds 1883 already; the demo only needs some local port.
+      if (err.code !== 'EADDRINUSE' || argv.includes('--mqtt-port')) throw err;
+      console.log(`split-dnn: port ${args['mqtt-port']} is taken (another broker?); using a free port`);
+      return startEmbeddedBroker(0);
+    });
     brokerUrl = broker.url;
     console.log(`split-dnn: embedded broker on ${broker.url}`);
   }
