@@ -33,6 +33,20 @@ export function adminAuthFromEnv(env: NodeJS.ProcessEnv): { type: 'credentials';
   return { type: 'credentials', users: [{ username: env.SPLIT_DNN_ADMIN_USER || 'admin', password: hash, permissions: '*' }] };
 }
 
+/**
+ * Where Dashboard 2.0 is installed, seen from this package or from node-red (it is an
+ * optional peer dependency); null when it is not.
+ */
+export function dashboardDir(packageRoot: string): string | null {
+  for (const from of [packageRoot, 'node-red']) {
+    try {
+      const base = from === 'node-red' ? path.dirname(require.resolve('node-red/package.json')) : from;
+      return path.dirname(require.resolve('@flowfuse/node-red-dashboard/package.json', { paths: [base] }));
+    } catch { /* try the next place */ }
+  }
+  return null;
+}
+
 export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
   const env = opts.env ?? process.env;
   const adminAuth = adminAuthFromEnv(env);
@@ -40,7 +54,9 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     userDir: opts.userDir,
     flowFile: path.basename(opts.flowFile),
     flowFilePretty: true,
-    nodesDir: [opts.packageRoot],
+    // Node-RED finds modules beside itself and in the user dir; Dashboard 2.0 (the flows'
+    // ui-* nodes) may be installed beside this package instead, so it is named here too.
+    nodesDir: [opts.packageRoot, dashboardDir(opts.packageRoot)].filter(Boolean),
     httpAdminRoot: '/',
     httpNodeRoot: '/',
     // Without a secret Node-RED generates one into .config.runtime.json and warns; a

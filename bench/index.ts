@@ -9,6 +9,7 @@ type Bench = { run(args: string[]): Promise<unknown> };
 
 const BENCHES: Record<string, () => Bench> = {
   codec: () => require('./codec'),
+  faults: () => require('./faults'),
   fuzz: () => require('./fuzz'),
   pipeline: () => require('./pipeline'),
 };

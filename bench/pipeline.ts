@@ -5,7 +5,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NodeMessage } from 'node-red';
 import { helper, startRed, stopRed, loadFlow, Collector, modelReady } from '../test/support/red';
-import { readFlow, patch, asHelper } from '../test/support/flows';
+import { readFlow, patch, asHelper, withoutDashboard } from '../test/support/flows';
 import { BUNDLE, tempDir } from '../test/support/paths';
 import { startEmbeddedBroker } from '../lib/broker/embedded';
 import { loadBundle } from '../lib/model';
@@ -29,7 +29,7 @@ export async function run(args: string[]): Promise<unknown> {
   const broker = await startEmbeddedBroker(0);
   Object.assign(process.env, { SPLIT_DNN_BUNDLE: BUNDLE, SPLIT_DNN_BROKER: broker.url, SPLIT_DNN_MQTT_VERSION: '4', SPLIT_DNN_GATEWAY: 'bench', SPLIT_DNN_FPS: '1', SPLIT_DNN_CA_FILE: '' });
   await startRed();
-  let flow = readFlow('all-in-one.json');
+  let flow = withoutDashboard(readFlow('all-in-one.json'));
   flow = patch(flow, 'edge-camera', { autostart: false });
   flow = patch(flow, 'edge-encode', { rate });
   flow = patch(flow, 'cfg-link', { outboxDir: tempDir('bench-outbox'), window: '1024' });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { parseArgs } from './args';
-import { buildSettings, Role } from '../settings';
+import { buildSettings, dashboardDir, Role } from '../settings';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -28,7 +28,8 @@ const USAGE = `usage: split-dnn start [options]
   --fps N                 demo camera frame rate (default 10)
 
 Environment: SPLIT_DNN_ADMIN_PASSWORD or SPLIT_DNN_ADMIN_PASSWORD_HASH lock the editor;
-SPLIT_DNN_CREDENTIAL_SECRET encrypts stored credentials.`;
+SPLIT_DNN_CREDENTIAL_SECRET encrypts stored credentials; SPLIT_DNN_MQTT_USERNAME and
+SPLIT_DNN_MQTT_PASSWORD log in to the broker where a split-link has no credentials.`;
 
 const SEED: Record<Role, string> = { all: 'all-in-one.json', edge: 'edge.json', cloud: 'cloud.json' };
 
@@ -92,6 +93,13 @@ export async function main(argv: string[]): Promise<number> {
 
   const userDir = path.resolve((args['user-dir'] as string | undefined) ?? path.join(os.homedir(), '.split-dnn', role));
   const flowFile = await seedFlows(userDir, role, args.flows as string | undefined, Boolean(args['reset-flows']));
+  // Better a clear word now than Node-RED waiting for missing ui-* types.
+  const parsed: unknown = JSON.parse(await fs.readFile(flowFile, 'utf8').catch(() => '[]'));
+  const flow = (Array.isArray(parsed) ? parsed : []) as { type?: string; path?: string }[];
+  const dashboard = flow.some((n) => n.type?.startsWith('ui-'));
+  if (dashboard && !dashboardDir(PACKAGE_ROOT)) {
+    throw new Error('this flow has Dashboard 2.0 nodes (ui-*): install them with `npm install @flowfuse/node-red-dashboard@1`');
+  }
   const RED = loadNodeRed();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const express = require('express');
@@ -107,7 +115,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   const port = (server.address() as { port: number }).port;
   await RED.start();
-  console.log(`split-dnn: ${role} runtime, editor on http://${args.host}:${port}/ , dashboard on http://${args.host}:${port}/dashboard`);
+  const url = `http://${args.host}:${port}`;
+  const metrics = flow.find((n) => n.type === 'split-stats' && n.path)?.path;
+  console.log(`split-dnn: ${role} runtime, editor on ${url}/${dashboard ? ` , dashboard on ${url}/dashboard` : ''}${metrics ? ` , metrics on ${url}${metrics}` : ''}`);
 
   let stopping = false;
   const stop = async () => {

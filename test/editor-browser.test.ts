@@ -10,7 +10,7 @@ import { launchBrowser } from './support/browser';
 import { startRuntime, Runtime } from './support/runtime';
 import { BUNDLE, REPO, tempDir } from './support/paths';
 
-const TYPES = ['sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer'];
+const TYPES = ['sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats'];
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 let browser: Browser;
 const runtimes: Runtime[] = [];

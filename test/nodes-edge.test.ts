@@ -100,14 +100,18 @@ test('early-exit-gate: target accuracy picks the calibrated threshold; a control
   assert.match(String((err.error as { message: string }).message), /msg\.threshold must be a number from 0 to 1/);
 });
 
-test('bottleneck-encode: a fixed rate gives a valid frame with the coder\'s bytes; msg.rate overrides', async () => {
+/** split-head → bottleneck-encode (rate 1, no link) → out; what comes out and what is caught. */
+async function encodeFlow(): Promise<{ out: Collector; caught: Collector }> {
   await loadFlow([tab, modelNode(BUNDLE),
     { id: 'head', type: 'split-head', z: 'f1', model: 'model', wires: [['enc']] },
     { id: 'enc', type: 'bottleneck-encode', z: 'f1', model: 'model', rate: '1', gateway: 'gw-test', link: '', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' }, ...catcher]);
   await modelReady();
-  const out = new Collector('out');
-  const caught = new Collector('caught');
+  return { out: new Collector('out'), caught: new Collector('caught') };
+}
+
+test('bottleneck-encode: a fixed rate gives a valid frame with the coder\'s bytes; msg.rate overrides', async () => {
+  const { out, caught } = await encodeFlow();
   helper.getNode('head').receive({ payload: await pixels(4), capturedAt: 1234 });
   helper.getNode('head').receive({ payload: await pixels(4), rate: 0 });
   helper.getNode('enc').receive({ features: { data: new Float32Array(3) } });
@@ -131,6 +135,29 @@ test('bottleneck-encode: a fixed rate gives a valid frame with the coder\'s byte
   const texts = errors.map((e) => String((e.error as { message: string }).message)).sort();
   assert.match(texts[0], /msg\.features\.data must be a Float32Array/);
   assert.match(texts[1], /msg\.rate must be "auto" or a rate level/);
+});
+
+test('bottleneck-encode: a control message (no features) sets the rate for good: a level, then auto', async () => {
+  const { out, caught } = await encodeFlow();
+  const top = rt.manifest.rates.length - 1;
+  /** The next frame's rate and whether the controller chose it. */
+  const next = async (extra: object = {}) => {
+    const count = out.messages.length + 1;
+    helper.getNode('head').receive({ payload: await pixels(count), ...extra });
+    const f = (await out.wait(count)).at(-1)!.frame as { rate: number; auto: boolean };
+    return [f.rate, f.auto];
+  };
+  assert.deepEqual(await next(), [1, false]);
+  helper.getNode('enc').receive({ rate: 0 });
+  assert.deepEqual(await next(), [0, false]);
+  assert.deepEqual(await next({ rate: top }), [top, false], 'msg.rate still overrides one frame');
+  assert.deepEqual(await next(), [0, false], '... without changing the node');
+  helper.getNode('enc').receive({ rate: 'auto' });
+  assert.deepEqual(await next(), [top, true], 'auto with no link starts at the largest level');
+  helper.getNode('enc').receive({ rate: top + 1 });
+  const [err] = await caught.wait(1);
+  assert.match(String((err.error as { message: string }).message), /msg\.rate must be "auto" or a rate level/);
+  assert.deepEqual(await next(), [top, true], 'a refused control message changes nothing');
 });
 
 test('sample-source: a count sends that many labelled frames; bad commands are reported', async () => {

@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import * as mqtt from 'mqtt';
 import { helper, startRed, stopRed, loadFlow, Collector, modelReady } from './support/red';
 import { BUNDLE, tempDir } from './support/paths';
-import { readFlow, patch, asHelper, tap } from './support/flows';
+import { readFlow, patch, asHelper, tap, withoutDashboard } from './support/flows';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { loadBundle, Manifest } from '../lib/model';
 import { decodeFrame } from '../lib/wire';
+import { fleetOfProcess } from '../lib/metrics';
+import { parsePrometheus, sampleValue } from './support/prometheus';
 
 const FRAMES = 500;
 let broker: EmbeddedBroker;
@@ -27,7 +29,7 @@ after(async () => { await stopRed(); await broker.close(); });
 
 test(`all-in-one flow: ${FRAMES} frames in, all classified, accuracy, exits and bytes as the manifest says`, async () => {
   const top = manifest.rates.length - 1;
-  let flow = readFlow('all-in-one.json');
+  let flow = withoutDashboard(readFlow('all-in-one.json'));
   flow = patch(flow, 'edge-camera', { autostart: false });
   flow = patch(flow, 'edge-encode', { rate: String(top) });
   flow = patch(flow, 'cfg-link', { outboxDir: tempDir('outbox') });
@@ -80,4 +82,15 @@ test(`all-in-one flow: ${FRAMES} frames in, all classified, accuracy, exits and 
     assert.equal(wire.get(f.seq), f.bytes, `frame ${f.seq}`);
     assert.equal(decodeFrame(m.payload as Buffer).payload.length, f.payloadBytes);
   }
+
+  // split-stats counted the same frames from the real messages (the flow's /metrics).
+  const m = parsePrometheus(await fleetOfProcess().registry.metrics());
+  const v = (name: string, labels: Record<string, string>) => sampleValue(m, name, labels) ?? 0;
+  assert.equal(v('split_dnn_frames_total', { gateway: 'gw-e2e', path: 'exit' }), edge.length);
+  assert.equal(v('split_dnn_frames_total', { gateway: 'gw-e2e', path: 'forward' }), cloud.length);
+  assert.equal(v('split_dnn_results_total', { gateway: 'gw-e2e', source: 'edge', outcome: 'correct' })
+    + v('split_dnn_results_total', { gateway: 'gw-e2e', source: 'cloud', outcome: 'correct' }), correct);
+  assert.equal(v('split_dnn_transmitted_bytes_total', { gateway: 'gw-e2e' }), encoded.messages.reduce((n, e) => n + (e.frame as { bytes: number }).bytes, 0));
+  assert.equal(v('split_dnn_cloud_frames_total', { gateway: 'gw-e2e' }), cloud.length);
+  assert.equal(v('split_dnn_tail_results_total', { gateway: 'gw-e2e', outcome: 'ok' }), cloud.length);
 });

@@ -1,11 +1,14 @@
 // The cloud end of the link: receives features frames (as one member of a shared
 // subscription group on an MQTT 5 broker) and publishes answers back to each gateway.
-// Answers need no durable store: a gateway resends anything unanswered.
+// Answers need no durable store: a gateway resends anything unanswered. In a shared group
+// the link also hears the other tails' answers, so a resent frame that any tail answered
+// is answered again from that copy, and gaps are judged on what the whole group has seen.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, Frame } from '../wire';
 import { clientOptions, disableNagle, LinkSettings } from './connect';
 import { topics, parseTopic, TAIL_GROUP } from './topics';
+import { GapWatch, frameKey } from './sequence';
 
 export interface CloudLinkOptions {
   settings: LinkSettings;
@@ -13,13 +16,18 @@ export interface CloudLinkOptions {
   group?: string | null;
   /** Answers held while disconnected, at most (older ones are dropped: gateways resend). */
   maxQueued?: number;
+  /** How long a skipped seq may stay unseen before it is reported as a gap (ms). */
+  reorderMs?: number;
+  /** Answers remembered, to answer resent frames again without a second inference. */
+  answers?: number;
 }
 
-export interface GatewayState { gateway: string; live: boolean; since: number; body?: Record<string, unknown> }
+export interface GatewayState { gateway: string; live: boolean; bootId: number; since: number; body?: Record<string, unknown> }
 
 export interface CloudLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
-  received: number; answered: number; queued: number; lastError: string | null; subscription: string;
+  received: number; answered: number; queued: number; duplicates: number;
+  gapsOpen: number; gapsReported: number; lastError: string | null; subscription: string;
 }
 
 export class CloudLink extends EventEmitter {
@@ -27,14 +35,21 @@ export class CloudLink extends EventEmitter {
   private state: CloudLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
   private readonly queue: { topic: string; frame: Buffer }[] = [];
-  private readonly counts = { received: 0, answered: 0 };
+  private readonly counts = { received: 0, answered: 0, duplicates: 0 };
+  private readonly answers = new Map<string, Buffer>();
+  private readonly gaps: GapWatch;
+  private readonly timer: NodeJS.Timeout;
+  private readonly shared: boolean;
   readonly gateways = new Map<string, GatewayState>();
   readonly subscription: string;
 
   private constructor(private readonly opts: CloudLinkOptions) {
     super();
-    const shared = opts.group !== null && opts.settings.protocolVersion === 5;
-    this.subscription = topics.allFeatures(shared, opts.group ?? TAIL_GROUP);
+    this.shared = opts.group !== null && opts.settings.protocolVersion === 5;
+    this.subscription = topics.allFeatures(this.shared, opts.group ?? TAIL_GROUP);
+    this.gaps = new GapWatch(opts.reorderMs);
+    this.timer = setInterval(() => this.sweep(), 1000);
+    this.timer.unref();
   }
 
   static async open(opts: CloudLinkOptions): Promise<CloudLink> {
@@ -42,7 +57,7 @@ export class CloudLink extends EventEmitter {
     link.client = mqtt.connect(opts.settings.url, await clientOptions(opts.settings));
     link.client.on('connect', () => link.onConnect());
     link.client.on('close', () => link.setState('disconnected'));
-    link.client.on('error', (err) => { link.lastError = err.message; link.emit('link-error', err); });
+    link.client.on('error', (err) => link.fail(err));
     link.client.on('message', (topic, payload) => link.onMessage(topic, payload));
     return link;
   }
@@ -53,29 +68,77 @@ export class CloudLink extends EventEmitter {
     this.emit('state', state);
   }
 
+  private fail(err: Error): void {
+    this.lastError = err.message;
+    this.emit('link-error', err);
+  }
+
   private onConnect(): void {
     this.lastError = null;
     disableNagle(this.client!);
-    this.client!.subscribe([this.subscription, topics.allStates], { qos: 1 });
+    const subs: mqtt.ISubscriptionMap = { [this.subscription]: { qos: 1 }, [topics.allStates]: { qos: 1 } };
+    // The other tails' answers (not our own echoed back: noLocal).
+    if (this.shared) subs[topics.allResults] = { qos: 1, nl: true };
+    this.client!.subscribe(subs, (err) => {
+      // Refused (an ACL, a broker without shared subscriptions): this tail would idle silently.
+      if (err) this.fail(new Error(`subscription refused (${Object.keys(subs).join(', ')}): ${err.message}`));
+    });
+    this.gaps.restartClock();
     this.setState('connected');
     for (const { topic, frame } of this.queue.splice(0)) this.publish(topic, frame);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
     const parts = parseTopic(topic);
-    if (parts?.kind === 'state') {
-      this.onState(parts.gateway, payload);
-      return;
+    if (parts?.kind === 'state') this.onState(parts.gateway, payload);
+    else if (parts?.kind === 'results') this.onAnswerSeen(payload);
+    else this.onFrame(payload, topic);
+  }
+
+  private onFrame(payload: Buffer, topic: string): void {
+    let f: Frame | null = null;
+    try { f = decodeFrame(payload); } catch { /* tail-infer reports why */ }
+    if (f?.kind === 'features') {
+      this.gaps.see(f.gatewayId, f.bootId, f.seq);
+      const known = this.answers.get(frameKey(f));
+      if (known) {
+        // A resend: the gateway missed the answer (a broker restart, say), not the inference.
+        this.counts.duplicates++;
+        this.publish(topics.results(f.gatewayId, f.modelId), known);
+        return;
+      }
     }
     this.counts.received++;
     this.emit('frame', payload, topic);
+  }
+
+  private onAnswerSeen(payload: Buffer): void {
+    let f: Frame;
+    try { f = decodeFrame(payload); } catch { return; }
+    if (f.kind === 'result' || f.kind === 'ack') this.remember(f, payload);
+  }
+
+  private remember(f: Frame, answer: Buffer): void {
+    this.gaps.see(f.gatewayId, f.bootId, f.seq);
+    if (this.answers.size >= (this.opts.answers ?? 8192)) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(frameKey(f), answer);
+  }
+
+  private sweep(): void {
+    if (this.state !== 'connected') return; // deaf, not a gap: the clock restarts on reconnect
+    const { gaps, recoveries } = this.gaps.sweep();
+    for (const g of gaps) this.emit('gap', g);
+    for (const r of recoveries) this.emit('gap-recovered', r);
   }
 
   private onState(gateway: string, payload: Buffer): void {
     let f: Frame;
     try { f = decodeFrame(payload); } catch { return; }
     if (f.kind !== 'birth' && f.kind !== 'death') return;
-    const state: GatewayState = { gateway, live: f.kind === 'birth', since: f.timestampMs, body: f.body };
+    const live = this.gateways.get(gateway);
+    // The will of an earlier boot, published late (a half-open connection timing out): not news.
+    if (f.kind === 'death' && live?.live && live.bootId !== f.bootId) return;
+    const state: GatewayState = { gateway, live: f.kind === 'birth', bootId: f.bootId, since: f.timestampMs, body: f.body };
     this.gateways.set(gateway, state);
     this.emit('gateway', state);
   }
@@ -84,6 +147,7 @@ export class CloudLink extends EventEmitter {
   reply(frame: Buffer): Frame {
     const f = decodeFrame(frame);
     if (f.kind !== 'result' && f.kind !== 'ack') throw new Error(`cloud mqtt-transmit sends result or ack frames, got ${f.kind}`);
+    this.remember(f, frame);
     this.publish(topics.results(f.gatewayId, f.modelId), frame);
     return f;
   }
@@ -99,12 +163,16 @@ export class CloudLink extends EventEmitter {
   }
 
   stats(): CloudLinkStats {
-    return { state: this.state, ...this.counts, queued: this.queue.length, lastError: this.lastError, subscription: this.subscription };
+    return {
+      state: this.state, ...this.counts, queued: this.queue.length, gapsOpen: this.gaps.open(), gapsReported: this.gaps.reported,
+      lastError: this.lastError, subscription: this.subscription,
+    };
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearInterval(this.timer);
     const client = this.client;
     await new Promise<void>((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
   }

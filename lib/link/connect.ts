@@ -1,7 +1,7 @@
 // mqtt.js client options from a split-link's settings: one place that decides TLS,
 // protocol version, credentials and the will, for edge and cloud alike.
 import { promises as fs } from 'node:fs';
-import type { IClientOptions } from 'mqtt';
+import { Store, type IClientOptions, type IStore } from 'mqtt';
 
 export interface LinkSettings {
   url: string;
@@ -33,6 +33,9 @@ export async function clientOptions(s: LinkSettings, will?: IClientOptions['will
     clean: true,
     // Our own outbox resends; mqtt.js must not also queue offline publishes in memory.
     queueQoSZero: false,
+    // A refused CONNECT (bad credentials, ACL, a broker busy in a failover) is retried like a
+    // lost connection: a gateway must come back by itself once the broker accepts it again.
+    reconnectOnConnackError: true,
     rejectUnauthorized: s.verifyServer !== false,
     will,
   };
@@ -49,4 +52,21 @@ export async function clientOptions(s: LinkSettings, will?: IClientOptions['will
 export function disableNagle(client: { stream?: unknown }): void {
   const socket = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
   socket?.setNoDelay?.(true);
+}
+
+/**
+ * An mqtt.js outgoing store that holds unacknowledged publishes for one connection only:
+ * a reconnect starts empty, so nothing is replayed by mqtt.js (the edge outbox resends).
+ */
+export class ConnectionStore implements IStore {
+  private inner = new Store();
+  put(...a: Parameters<IStore['put']>): this { this.inner.put(...a); return this; }
+  del(...a: Parameters<IStore['del']>): this { this.inner.del(...a); return this; }
+  get(...a: Parameters<IStore['get']>): this { this.inner.get(...a); return this; }
+  close(cb: Parameters<IStore['close']>[0]): void { this.inner.close(cb); }
+  /** Called by mqtt.js on each (re)connect to replay what is stored. */
+  createStream(): ReturnType<IStore['createStream']> {
+    this.inner = new Store();
+    return this.inner.createStream();
+  }
 }

@@ -6,9 +6,12 @@ import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
-import { clientOptions, disableNagle, LinkSettings } from './connect';
+import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
 import { topics } from './topics';
 import { RollingWindow, Throughput } from './stats';
+import { BOOT_ID, frameKey } from './sequence';
+
+export { frameKey };
 
 export interface EdgeLinkOptions {
   settings: LinkSettings;
@@ -27,7 +30,6 @@ export interface EdgeLinkStats {
   ackedBytesPerSec: number; lastError: string | null; durable: boolean;
 }
 
-export const frameKey = (f: Pick<Frame, 'gatewayId' | 'bootId' | 'seq'>) => `${f.gatewayId}/${f.bootId}/${f.seq}`;
 const NO_MODEL = '0000000000000000';
 
 export class EdgeLink extends EventEmitter {
@@ -56,16 +58,17 @@ export class EdgeLink extends EventEmitter {
   static async open(opts: EdgeLinkOptions): Promise<EdgeLink> {
     const link = new EdgeLink(opts);
     const will = { topic: topics.state(opts.gateway), payload: link.stateFrame('death', { reason: 'will' }), qos: 1 as const, retain: true };
-    link.client = mqtt.connect(opts.settings.url, await clientOptions(opts.settings, will));
+    // The outbox resends everything pending after a reconnect; mqtt.js must not replay its copies too.
+    link.client = mqtt.connect(opts.settings.url, { ...await clientOptions(opts.settings, will), outgoingStore: new ConnectionStore() });
     link.client.on('connect', () => link.onConnect());
     link.client.on('close', () => link.setState('disconnected'));
-    link.client.on('error', (err) => { link.lastError = err.message; link.emit('link-error', err); });
+    link.client.on('error', (err) => link.fail(err));
     link.client.on('message', (_topic, payload) => link.onAnswer(payload));
     return link;
   }
 
   private stateFrame(kind: 'birth' | 'death', body: Record<string, unknown>): Buffer {
-    return encodeFrame({ kind, rateLevel: 0, modelId: NO_MODEL, gatewayId: this.opts.gateway, bootId: 0, seq: 0, timestampMs: Date.now(), shape: [], body });
+    return encodeFrame({ kind, rateLevel: 0, modelId: NO_MODEL, gatewayId: this.opts.gateway, bootId: BOOT_ID, seq: 0, timestampMs: Date.now(), shape: [], body });
   }
 
   private setState(state: EdgeLinkStats['state']): void {
@@ -102,7 +105,16 @@ export class EdgeLink extends EventEmitter {
     const head = f ?? decodeFrame(frame);
     this.inflight.set(key, Date.now());
     this.counts.published++;
-    this.client!.publish(topics.features(head.gatewayId, head.modelId), frame, { qos: 1 });
+    const topic = topics.features(head.gatewayId, head.modelId);
+    this.client!.publish(topic, frame, { qos: 1 }, (err) => {
+      // An MQTT 5 broker says why it refused a frame (an ACL, say); the frame stays pending.
+      if (err && typeof (err as { code?: unknown }).code === 'number') this.fail(new Error(`broker refused frames on ${topic}: ${err.message}`));
+    });
+  }
+
+  private fail(err: Error): void {
+    this.lastError = err.message;
+    this.emit('link-error', err);
   }
 
   private pump(): void {

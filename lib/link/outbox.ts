@@ -61,8 +61,16 @@ function replay(bytes: Buffer, into: Map<string, Buffer>): number {
   return at;
 }
 
+/** The frames a log holds, read without taking it over (for tools, tests, a crashed gateway's folder). */
+export function readOutbox(dir: string): { frames: Map<string, Buffer>; tornBytes: number } {
+  const file = path.join(dir, LOG);
+  const bytes = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+  const frames = new Map<string, Buffer>();
+  return { frames, tornBytes: bytes.length - replay(bytes, frames) };
+}
+
 export class Outbox {
-  private readonly frames = new Map<string, Buffer>();
+  private readonly frames: Map<string, Buffer>;
   private fd: number | null = null;
   private file = '';
   private logBytes = 0;
@@ -83,15 +91,17 @@ export class Outbox {
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.syncMs = opts.syncMs ?? 200;
     this.durable = Boolean(opts.dir);
-    if (!opts.dir) return;
+    if (!opts.dir) {
+      this.frames = new Map();
+      return;
+    }
     fs.mkdirSync(opts.dir, { recursive: true });
-    const file = (this.file = path.join(opts.dir, LOG));
-    const bytes = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
-    const good = replay(bytes, this.frames);
-    this.recoveredTornBytes = bytes.length - good;
+    const found = readOutbox(opts.dir);
+    this.frames = found.frames;
+    this.recoveredTornBytes = found.tornBytes;
     for (const f of this.frames.values()) this.liveBytes += f.length;
     // Rewrite on open: drops acked records and any torn tail in one atomic step.
-    this.fd = this.rewrite(file);
+    this.fd = this.rewrite((this.file = path.join(opts.dir, LOG)));
   }
 
   get size(): number { return this.frames.size; }

@@ -11,6 +11,8 @@ export const topics = {
   /** What a gateway subscribes to for its answers, across model updates. */
   resultsFor: (gateway: string) => `split/${gateway}/+/results`,
   allStates: 'split/+/state',
+  /** Every gateway's answers: tails in a shared group hear each other's. */
+  allResults: 'split/+/+/results',
   /**
    * Tails subscribe to every gateway's frames: as an MQTT 5 shared subscription, so each
    * frame goes to exactly one tail of the group; plain on 3.1.1 brokers (aedes) that

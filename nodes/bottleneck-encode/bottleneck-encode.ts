@@ -22,7 +22,8 @@ function register(RED: NodeAPI): void {
     const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
     const linkNode = def.link ? (RED.nodes.getNode(def.link) as SplitLinkNode | null) : null;
     const gateway = def.gateway || linkNode?.gateway || process.env.SPLIT_DNN_GATEWAY || 'gateway';
-    const auto = def.rate === 'auto';
+    // The node's rate: 'auto' or a fixed level, from the editor or a control message.
+    let auto = def.rate === 'auto';
     let fixed = auto ? -1 : Number(def.rate);
     let frames = 0;
     let bytes = 0;
@@ -41,38 +42,49 @@ function register(RED: NodeAPI): void {
         this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
         fixed = codecs.length - 1;
       }
-      if (auto) controller = new RateController({ levels: codecs.length, targetMs: Number(def.targetMs) || undefined });
       return { rt, codecs };
     }) ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     linkNode?.edge().then((l) => { link = l; }, () => undefined);
     if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
 
-    const chooseLevel = (requested: unknown, levels: number): number => {
-      if (requested !== undefined && requested !== 'auto') {
-        const level = Number(requested);
-        if (!(Number.isInteger(level) && level >= 0 && level < levels)) {
-          throw new Error(`msg.rate must be "auto" or a rate level 0..${levels - 1}, got ${JSON.stringify(requested)}`);
-        }
-        return level;
+    /** A level from msg.rate, checked; 'auto' stays 'auto'. */
+    const parseRate = (requested: unknown, levels: number): number | 'auto' => {
+      if (requested === 'auto') return 'auto';
+      const level = Number(requested);
+      if (!(requested !== '' && requested !== null && Number.isInteger(level) && level >= 0 && level < levels)) {
+        throw new Error(`msg.rate must be "auto" or a rate level 0..${levels - 1}, got ${JSON.stringify(requested)}`);
       }
-      if (controller || requested === 'auto') {
-        controller ??= new RateController({ levels });
-        const s = link?.stats();
-        return controller.next({ pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, connected: s ? s.state === 'connected' : true });
-      }
-      return fixed;
+      return level;
+    };
+
+    const chooseLevel = (requested: unknown, levels: number): { level: number; auto: boolean } => {
+      const rate = requested === undefined ? (auto ? 'auto' : fixed) : parseRate(requested, levels);
+      if (rate !== 'auto') return { level: rate, auto: false };
+      // One controller for the node's life, so switching back to auto resumes from its state.
+      controller ??= new RateController({ levels, targetMs: Number(def.targetMs) || undefined });
+      const s = link?.stats();
+      return { level: controller.next({ pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, connected: s ? s.state === 'connected' : true }), auto: true };
     };
 
     handleInput(this, status, async (msg, send) => {
       if (!ready) throw new Error('bottleneck-encode has no split-model configured');
       const { rt, codecs } = await ready;
+      // A message without features is a control message: it sets the node's rate for good.
+      if (msg.features === undefined && msg.rate !== undefined) {
+        const rate = parseRate(msg.rate, codecs.length);
+        auto = rate === 'auto';
+        if (rate !== 'auto') fixed = rate;
+        this.log(`rate set to ${rate}`);
+        status.now();
+        return;
+      }
       const features = msg.features as { data?: unknown } | undefined;
       const splitSize = rt.manifest.split.shape.reduce((a, b) => a * b, 1);
       if (!(features?.data instanceof Float32Array) || features.data.length !== splitSize) {
         throw new Error(`msg.features.data must be a Float32Array of ${splitSize} (the split tensor from split-head)`);
       }
-      const level = chooseLevel(msg.rate, codecs.length);
+      const { level, auto: chosenByController } = chooseLevel(msg.rate, codecs.length);
       const started = performance.now();
       const latent = await rt.encode(level, features.data, 1);
       const coded = codecs[level].encode(latent);
@@ -84,7 +96,7 @@ function register(RED: NodeAPI): void {
       });
       msg.payload = frame;
       msg.topic = topics.features(gateway, rt.modelId);
-      msg.frame = { gateway, bootId: processSequencer.bootId, seq, rate: level, modelId: rt.modelId, bytes: frame.length, payloadBytes: coded.payload.length, idealBytes: coded.idealBits / 8 };
+      msg.frame = { gateway, bootId: processSequencer.bootId, seq, rate: level, modelId: rt.modelId, bytes: frame.length, payloadBytes: coded.payload.length, idealBytes: coded.idealBits / 8, auto: chosenByController };
       msg.timing = { ...(msg.timing as object | undefined), encodeMs: performance.now() - started };
       frames++;
       bytes += frame.length;

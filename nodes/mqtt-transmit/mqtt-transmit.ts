@@ -3,8 +3,8 @@
 // arrive and publishes the answers fed to it.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { EdgeLink } from '../../lib/link/edge-link';
-import { frameKey } from '../../lib/link/edge-link';
-import type { CloudLink } from '../../lib/link/cloud-link';
+import { frameKey, Gap, Recovery } from '../../lib/link/sequence';
+import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
 import type { Frame } from '../../lib/wire';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
@@ -27,8 +27,10 @@ function register(RED: NodeAPI): void {
       const up = state === 'connected';
       const text = role === 'edge'
         ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${edge?.stats().dropped ? `, ${edge.stats().dropped} dropped` : ''}`
-        : `${state}, ${short(cloud?.stats().received ?? 0)} frames in`;
-      return { fill: up ? 'green' : lastError ? 'red' : 'yellow', shape: up ? 'dot' : 'ring', text: !up && lastError ? `${state}: ${lastError}` : text };
+        : `${state}, ${short(cloud?.stats().received ?? 0)} frames in${cloud?.stats().gapsOpen ? `, ${cloud.stats().gapsOpen} missing` : ''}`;
+      // Down: why. Up but refused something (an ACL, say): the counts and why, until the next reconnect.
+      if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${state}: ${lastError}` : text };
+      return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
     });
     if (!config) {
       status.set({ fill: 'red', shape: 'ring', text: 'no link configured' });
@@ -43,7 +45,13 @@ function register(RED: NodeAPI): void {
       detach.push(() => link.off(event, fn));
     };
     const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown }>();
-    const onState = (s: string) => { state = s; if (s === 'connected') lastError = null; status.now(); };
+    const onState = (s: string) => {
+      // Transitions in and out of connected, not every failed reconnect attempt.
+      if (s !== state && (s === 'connected' || state === 'connected')) this.log(`link ${s}`);
+      state = s;
+      if (s === 'connected') lastError = null;
+      status.now();
+    };
     const onError = (err: Error) => {
       if (lastError !== err.message) this.warn(`link: ${err.message}`);
       lastError = err.message;
@@ -85,7 +93,12 @@ function register(RED: NodeAPI): void {
           this.send({ topic, payload });
           status.update();
         });
-        listen(link, 'gateway', (g: { gateway: string; live: boolean }) => this.log(`gateway ${g.gateway} is ${g.live ? 'live' : 'gone'}`));
+        listen(link, 'gateway', (g: GatewayState) => this.log(`gateway ${g.gateway} is ${g.live ? 'live' : 'gone'} (boot ${g.bootId})`));
+        listen(link, 'gap', (g: Gap) => {
+          this.warn(`gateway ${g.gateway} (boot ${g.bootId}): ${g.count} frame(s) missing, seq ${g.from}..${g.to}`);
+          status.update();
+        });
+        listen(link, 'gap-recovered', (r: Recovery) => this.log(`gateway ${r.gateway} (boot ${r.bootId}): ${r.count} missing frame(s) arrived late (resent)`));
         onState(link.stats().state);
       });
     ready.catch((err: Error) => { lastError = err.message; status.now(); this.error(`cannot open link: ${err.message}`); });

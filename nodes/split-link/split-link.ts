@@ -10,7 +10,7 @@ import type { LinkSettings } from '../../lib/link/connect';
 interface SplitLinkDef extends NodeDef {
   broker: string; protocol: string; clientId: string; gateway: string; group: string;
   verifyServer: boolean; caFile: string; certFile: string; keyFile: string;
-  outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string;
+  outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string; keepalive: string;
 }
 interface SplitLinkCredentials { username?: string; password?: string }
 
@@ -24,16 +24,25 @@ function register(RED: NodeAPI): void {
   function SplitLink(this: SplitLinkNode, def: SplitLinkDef) {
     RED.nodes.createNode(this, def);
     this.gateway = def.gateway || process.env.SPLIT_DNN_GATEWAY || 'gateway';
+    // A gateway keeps one client id across restarts, so its new session takes over a
+    // half-open old one (and the old will fires before the new birth, not after it).
+    // Tails share a gateway id default, so theirs stay unique.
+    const clientId = (suffix: string) => def.clientId ? `${def.clientId}-${suffix}`
+      : `split-dnn-${this.gateway}-${suffix}${suffix === 'edge' ? '' : `-${Math.random().toString(16).slice(2, 6)}`}`;
+    // A fleet can hand every runtime its broker login through the environment instead.
+    const username = this.credentials?.username || process.env.SPLIT_DNN_MQTT_USERNAME;
+    const password = this.credentials?.password || process.env.SPLIT_DNN_MQTT_PASSWORD;
     const settings = (suffix: string): LinkSettings => ({
       url: def.broker || 'mqtt://127.0.0.1:1883',
       protocolVersion: def.protocol === '4' ? 4 : 5,
-      clientId: def.clientId ? `${def.clientId}-${suffix}` : `split-dnn-${this.gateway}-${suffix}-${Math.random().toString(16).slice(2, 6)}`,
-      username: this.credentials?.username,
-      password: this.credentials?.password,
+      clientId: clientId(suffix),
+      username,
+      password,
       caFile: def.caFile || undefined,
       certFile: def.certFile || undefined,
       keyFile: def.keyFile || undefined,
       verifyServer: def.verifyServer !== false,
+      keepalive: Number(def.keepalive) || undefined,
     });
     const outboxDir = def.outboxDir
       ? path.resolve(RED.settings.userDir ?? '.', def.outboxDir)

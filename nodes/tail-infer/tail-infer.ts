@@ -2,12 +2,13 @@
 // shape) → entropy decode → dequantize → decoder unit → tail → an answer frame for the
 // gateway plus msg.result. Duplicates (same gateway, boot, seq) get the cached answer
 // again instead of a second result, so a gateway that resent still clears its outbox.
+// Gaps are the cloud mqtt-transmit's to report: in a shared group it alone sees the
+// whole stream, through the answers of the other tails.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
 import { RateCodec } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
-import { SequenceTracker } from '../../lib/link/sequence';
-import { frameKey } from '../../lib/link/edge-link';
+import { SequenceTracker, frameKey } from '../../lib/link/sequence';
 import { confidence } from '../../lib/exit';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
@@ -28,7 +29,7 @@ function register(RED: NodeAPI): void {
     let rejected = 0;
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
-      text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${tracker.openGaps() ? `, ${tracker.openGaps()} gaps` : ''}${rejected ? `, ${rejected} bad` : ''}`,
+      text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${rejected ? `, ${rejected} bad` : ''}`,
     }));
     const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => ({ rt, codecs: rt.manifest.rates.map((r) => new RateCodec(r)) })) ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
@@ -57,7 +58,6 @@ function register(RED: NodeAPI): void {
       if (f.kind !== 'features') throw new Error(`tail-infer takes features frames, got a ${f.kind} frame`);
       const key = frameKey(f);
       const seen = tracker.see(f.gatewayId, f.bootId, f.seq);
-      if (seen.newGaps) this.warn(`gateway ${f.gatewayId}: ${seen.newGaps} frame(s) missing before seq ${f.seq}`);
       const cached = seen.duplicate ? answers.get(key) : undefined;
       if (cached) {
         msg.payload = await cached;

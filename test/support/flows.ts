@@ -28,3 +28,14 @@ export function tap(flow: FlowNode[], from: string, to: string, port = 0): FlowN
   (node.wires as string[][])[port].push(to);
   return flow;
 }
+
+/**
+ * The flow without its Dashboard 2.0 nodes (ui-*), for node-red-node-test-helper, which
+ * loads only this package's and a few core nodes. Wires into them go too.
+ */
+export function withoutDashboard(flow: FlowNode[]): FlowNode[] {
+  const ui = new Set(flow.filter((n) => n.type.startsWith('ui-')).map((n) => n.id));
+  return flow.filter((n) => !ui.has(n.id)).map((n) => (Array.isArray(n.wires)
+    ? { ...n, wires: (n.wires as string[][]).map((port) => port.filter((id) => !ui.has(id))) }
+    : n));
+}

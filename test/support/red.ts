@@ -6,11 +6,11 @@ import type { NodeMessage } from 'node-red';
 helper.init(require.resolve('node-red'));
 
 export const ALL_NODES = [
-  'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer',
+  'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats',
 ].map((type) => require(`../../nodes/${type}/${type}`));
 
 // Core nodes the shipped flows use besides ours (the helper preloads only catch/status/complete).
-const CORE_NODES = ['21-debug.js', '90-comment.js'].map((file) => require(`@node-red/nodes/core/common/${file}`));
+const CORE_NODES = ['common/21-debug.js', 'common/90-comment.js', 'function/15-change.js'].map((file) => require(`@node-red/nodes/core/${file}`));
 
 export { helper };
 

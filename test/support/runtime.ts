@@ -14,6 +14,10 @@ export interface Runtime {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+// A test that fails (or a bench that is interrupted) must not leave runtimes behind.
+const children = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+
 export async function startRuntime(args: string[], env: Record<string, string> = {}): Promise<Runtime> {
   const proc = spawn(process.execPath, [path.join(DIST, 'bin', 'split-dnn.js'), 'start', '--port', '0', ...args], {
     env: { ...process.env, SPLIT_DNN_LOG_LEVEL: 'info', ...env },
@@ -24,7 +28,8 @@ export async function startRuntime(args: string[], env: Record<string, string> =
   const onData = (d: Buffer) => { out += d.toString(); for (const l of listeners) l(); };
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  children.add(proc);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => { children.delete(proc); resolve(code); }));
   const waitUntil = <T>(test: () => T | null, what: string, timeoutMs: number) => new Promise<T>((resolve, reject) => {
     const check = () => {
       const m = test();

@@ -1,0 +1,187 @@
+// split-stats: watches the pipeline's messages (edge exits, encoded frames, answers,
+// frames arriving at the cloud, tail answers, caught errors) and the split-link, feeds the
+// process's metrics, serves them to Prometheus at GET /metrics, and every few seconds
+// sends the fleet's figures shaped for Dashboard 2.0 charts, a table and the controls.
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Request, Response, NextFunction } from 'express';
+import { fleetOfProcess, outcomeOf, FleetStats, GatewaySummary } from '../../lib/metrics';
+import { decodeFrame } from '../../lib/wire';
+import { parseTopic } from '../../lib/link/topics';
+import type { Gap, Recovery } from '../../lib/link/sequence';
+import type { EdgeLink } from '../../lib/link/edge-link';
+import type { CloudLink } from '../../lib/link/cloud-link';
+import { handleInput, StatusLine, short } from '../common/node-kit';
+import type { SplitLinkNode } from '../split-link/split-link';
+import type { SplitModelNode } from '../split-model/split-model';
+import { chartMessages, rateOptions, tableMessage, OUTPUT_LABELS } from './dashboard';
+
+interface StatsDef extends NodeDef {
+  link: string; watch: 'edge' | 'cloud' | 'both'; model: string; gateway: string;
+  interval: string; window: string; path: string;
+}
+
+type Answer = { source?: string; index?: unknown; label?: unknown; error?: unknown };
+interface FrameInfo { gateway?: string; kind?: string; bytes?: number; rate?: number; auto?: boolean }
+
+/** Which gateway a message is about: the frame it carries, its topic, or this node's own. */
+function gatewayOf(msg: NodeMessageInFlow, own: string): string {
+  const result = msg.result as { gateway?: string } | undefined;
+  const frame = msg.frame as FrameInfo | undefined;
+  const topic = typeof msg.topic === 'string' ? parseTopic(msg.topic) : null;
+  return result?.gateway ?? frame?.gateway ?? topic?.gateway ?? own;
+}
+
+/** Feeds one message into the figures; false when it is none of the kinds this node knows. */
+function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: number): boolean {
+  const error = msg.error as { source?: { type?: string } } | undefined;
+  if (error) {
+    fleet.error(gatewayOf(msg, own), error.source?.type ?? 'unknown', now);
+    return true;
+  }
+  const answer = (msg.payload ?? {}) as Answer;
+  const frame = msg.frame as FrameInfo | undefined;
+  const exit = msg.exit as { exited?: boolean; threshold?: number } | undefined;
+  if (exit?.exited && answer.source === 'edge') {
+    const capturedAt = Number(msg.capturedAt);
+    fleet.exit(own, { outcome: outcomeOf(msg.label, answer), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
+    return true;
+  }
+  if (frame && !frame.kind && typeof frame.bytes === 'number' && Buffer.isBuffer(msg.payload)) {
+    fleet.sent(frame.gateway ?? own, { bytes: frame.bytes, rate: frame.rate ?? 0, auto: frame.auto, threshold: exit?.threshold }, now);
+    return true;
+  }
+  if (frame?.kind && answer.source === 'cloud') {
+    fleet.answer(frame.gateway ?? own, { outcome: outcomeOf(msg.label, answer), latencyMs: msg.latencyMs as number | undefined }, now);
+    return true;
+  }
+  if (Buffer.isBuffer(msg.payload)) {
+    const f = decodeFrame(msg.payload);
+    if (f.kind === 'features') {
+      fleet.received(f.gatewayId, { bootId: f.bootId, seq: f.seq, bytes: msg.payload.length, rate: f.rateLevel }, now);
+      return true;
+    }
+    if (f.kind === 'result') {
+      // A resent frame's cached answer: already counted when the frame arrived again.
+      if (!msg.duplicate) fleet.served(f.gatewayId, { latencyMs: f.body?.latencyMs as number | undefined, error: f.body?.error }, now);
+      return true;
+    }
+  }
+  return false;
+}
+
+// GET routes cannot be removed from Node-RED's node app: each path is routed once per
+// app and answers 404 (next) while no split-stats node serves it.
+const serving = new Map<string, number>();
+const routed = new WeakMap<object, Set<string>>();
+
+function serveMetrics(RED: NodeAPI, path: string): (() => void) | null {
+  if (!RED.httpNode) return null; // httpNodeRoot: false
+  const paths = routed.get(RED.httpNode) ?? new Set<string>();
+  routed.set(RED.httpNode, paths);
+  if (!paths.has(path)) {
+    paths.add(path);
+    RED.httpNode.get(path, (_req: Request, res: Response, next: NextFunction) => {
+      if (!serving.get(path)) return next();
+      const { registry } = fleetOfProcess();
+      registry.metrics().then(
+        (text) => res.set('Content-Type', registry.contentType).send(text),
+        (err: Error) => res.status(500).send(err.message),
+      );
+    });
+  }
+  serving.set(path, (serving.get(path) ?? 0) + 1);
+  return () => serving.set(path, serving.get(path)! - 1);
+}
+
+function register(RED: NodeAPI): void {
+  function SplitStats(this: Node, def: StatsDef) {
+    RED.nodes.createNode(this, def);
+    const fleet = fleetOfProcess();
+    const linkNode = def.link ? (RED.nodes.getNode(def.link) as SplitLinkNode | null) : null;
+    const model = def.model ? (RED.nodes.getNode(def.model) as SplitModelNode | null) : null;
+    const own = def.gateway || linkNode?.gateway || process.env.SPLIT_DNN_GATEWAY || 'gateway';
+    const intervalMs = Math.max(0.25, Number(def.interval) || 2) * 1000;
+    const windowSec = Math.min(60, Math.max(1, Math.round(Number(def.window) || 10)));
+    let rows: GatewaySummary[] = [];
+    let edge: EdgeLink | null = null;
+    let cloud: CloudLink | null = null;
+    const status = new StatusLine(this, () => {
+      const fps = rows.reduce((n, r) => n + r.fps, 0);
+      const mine = rows.find((r) => r.gateway === own);
+      const exit = mine?.exitRatio ?? null;
+      return { fill: 'green', shape: 'dot', text: `${rows.length} gw, ${short(Math.round(fps))} fps${exit === null ? '' : `, exit ${Math.round(100 * exit)}%`}` };
+    });
+
+    // Only the side(s) this node is told to watch: asking split-link for the other side
+    // would open a connection nobody uses.
+    const detach: (() => void)[] = [];
+    let closed = false;
+    if (linkNode && def.watch !== 'cloud') linkNode.edge().then((l) => { edge = l; }, () => undefined);
+    if (linkNode && def.watch !== 'edge') {
+      linkNode.cloud().then((l) => {
+        if (closed) return;
+        cloud = l;
+        // The link outlives this node on a partial redeploy: listeners go with the node.
+        const onGap = (g: Gap) => fleet.gap(g.gateway, g.count);
+        const onRecovered = (r: Recovery) => fleet.gap(r.gateway, -r.count);
+        l.on('gap', onGap);
+        l.on('gap-recovered', onRecovered);
+        detach.push(() => { l.off('gap', onGap); l.off('gap-recovered', onRecovered); });
+      }, () => undefined);
+    }
+    const unserve = (def.path ? serveMetrics(RED, def.path) : null) ?? (() => undefined);
+    if (def.path && !RED.httpNode) this.warn(`metrics not served at ${def.path}: Node-RED's httpNodeRoot is false`);
+
+    // Controls: tell the slider and the dropdown what the gateway runs now, on change only,
+    // so a value being dragged is not pulled back.
+    let shownThreshold: number | null = null;
+    let shownRate: string | number | null = null;
+    const controls = (mine: GatewaySummary | undefined): [NodeMessage | null, NodeMessage | null] => {
+      let t: NodeMessage | null = null;
+      let r: NodeMessage | null = null;
+      if (mine?.threshold != null && mine.threshold !== shownThreshold) {
+        shownThreshold = mine.threshold;
+        t = { topic: 'threshold', payload: mine.threshold };
+      }
+      const rate = mine?.rateAuto ? 'auto' : mine?.rateLevel ?? null;
+      if (rate !== null && rate !== shownRate) {
+        shownRate = rate;
+        r = { topic: 'rate', payload: rate };
+      }
+      return [t, r];
+    };
+    const toLastOutput = (msg: NodeMessage) => [...Array(OUTPUT_LABELS.length - 1).fill(null), msg];
+    model?.runtime.then((rt) => this.send(toLastOutput({ topic: 'rate', options: rateOptions(rt.manifest.rates) })), () => undefined);
+
+    const tick = () => {
+      const now = Date.now();
+      if (edge) fleet.edgeLink(linkNode!.gateway, edge.stats(), now);
+      if (cloud) {
+        for (const g of cloud.gateways.values()) fleet.gatewayLive(g.gateway, g.live, now);
+        fleet.cloudBroker(cloud.stats().state);
+      }
+      rows = fleet.summary(windowSec, now);
+      if (!rows.length) return;
+      this.send([...chartMessages(rows), [tableMessage(rows, windowSec)], ...controls(rows.find((r) => r.gateway === own))]);
+      status.now();
+    };
+    const timer = setInterval(tick, intervalMs);
+
+    handleInput(this, status, async (msg) => {
+      if (!observe(fleet, msg, own, Date.now())) {
+        throw new Error('split-stats takes exits (early-exit-gate), frames (bottleneck-encode, mqtt-transmit on the cloud), answers (mqtt-transmit on the edge, tail-infer) and caught errors');
+      }
+    });
+
+    this.on('close', () => {
+      closed = true;
+      clearInterval(timer);
+      unserve();
+      status.stop();
+      for (const off of detach) off();
+    });
+  }
+  RED.nodes.registerType('split-stats', SplitStats);
+}
+
+module.exports = register;
