@@ -3,6 +3,7 @@
 // `split-dnn eval` does not load Node-RED and `split-dnn start` does not load the evaluator.
 const commands: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   start: { summary: 'run Node-RED with the split-DNN flows (edge, cloud or all-in-one)', load: () => import('./cmd-start') },
+  split: { summary: 'cut your own ONNX model at a tensor into an 8-bit calibrated bundle (--list for the candidates)', load: () => import('./cmd-split') },
   eval: { summary: 'measure a bundle from its ONNX files: accuracy, exits, bytes per frame', load: () => import('./cmd-eval') },
 };
 

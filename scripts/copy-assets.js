@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tsc only emits .js: Node-RED finds a node's editor file, icons and locales beside its
-// runtime file, so copy everything that is not TypeScript from nodes/ into dist/nodes/.
+// runtime file, so copy everything that is not TypeScript from nodes/ into dist/nodes/
+// (and from lib/, where the ONNX splitter reads its vendored onnx.proto).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -21,6 +22,7 @@ function copyTree(from, to) {
 }
 
 copyTree(path.join(root, 'nodes'), path.join(root, 'dist', 'nodes'));
+copyTree(path.join(root, 'lib'), path.join(root, 'dist', 'lib'));
 
 // Node-RED lists a module's examples/ under Import > Examples; the flows live in flows/.
 const examples = path.join(root, 'examples');
