@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- codec [--json] [--bundle DIR] [--frames N]`
+ * `npm run bench -- codec [--json] [--bundle DIR | --synthetic] [--frames N]`
  * Coded size against the cross-entropy of the symbols under the tables, encode/decode
- * speed, and gzip/brotli of the same symbols, per rate level. Without --bundle the
- * latents are synthetic (Laplacian, per-channel scales, tables from a separate "training"
- * set); with --bundle the bundle's head and encoders run on its sample images and the
- * manifest's own tables are used.
+ * speed, and gzip/brotli of the same symbols, per rate level. By default the shipped
+ * bundle's head and encoders run on its sample images (real split tensors) and the
+ * manifest's own tables are used; --bundle picks another bundle. --synthetic codes
+ * Laplacian latents instead (per-channel scales, tables from a separate "training" set).
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { CoderTables, EntropySpec, QuantSpec, buildCoderTables, crossEntropyBits, decodeSymbols, encodeSymbols, quantize } from '../lib/codec';
@@ -19,6 +20,9 @@ interface Level {
   tables: CoderTables;
   frames: Int32Array[];
 }
+
+/** dist/bench → the package root's shipped bundle. */
+const SHIPPED_BUNDLE = path.resolve(__dirname, '..', '..', 'models', 'fmnist-cnn');
 
 const GOALS = { codedOverIdeal: 1.02, encodeMBps: 50, decodeMBps: 50 };
 
@@ -186,7 +190,7 @@ function measure(level: Level) {
 export async function run(args: string[]) {
   const frameCount = Number(argValue(args, '--frames') ?? 4000);
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new Error('--frames needs a positive integer');
-  const dir = argValue(args, '--bundle');
+  const dir = args.includes('--synthetic') ? undefined : argValue(args, '--bundle') ?? SHIPPED_BUNDLE;
   const source = dir ? await bundleLevels(dir, frameCount) : { name: 'synthetic Laplacian latents', levels: syntheticLevels(frameCount) };
   const levels = source.levels.map(measure);
   const worst = (pick: (l: (typeof levels)[number]) => number, agg: (...x: number[]) => number) => agg(...levels.map(pick));
