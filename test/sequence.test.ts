@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sequencer, SequenceTracker, GapWatch } from '../lib/link/sequence';
-import { RateController } from '../lib/rate/controller';
 
 test('sequence numbers count per gateway', () => {
   const s = new Sequencer(7);
@@ -40,17 +39,6 @@ test('gaps are reported once after the reorder window, as runs; late frames coun
   small.see('h', 2, 200, 0);
   assert.deepEqual(small.sweep(0).gaps.map((g) => [g.from, g.to]), [[101, 189]]);
   assert.deepEqual(small.sweep(1000).gaps.map((g) => [g.from, g.to]), [[190, 199]]);
-});
-
-test('the rate controller steps down when the link backs up and climbs back when it drains', () => {
-  const c = new RateController({ levels: 4, maxBacklog: 10, upAfter: 5, targetMs: 100 });
-  assert.equal(c.current, 3);
-  const calm = { pending: 0, rttMsP95: 20, connected: true };
-  assert.equal(c.next({ pending: 50, rttMsP95: 20, connected: true }), 2);
-  assert.equal(c.next({ pending: 2, rttMsP95: 400, connected: true }), 1, 'a slow round trip counts as behind');
-  assert.equal(c.next({ pending: 0, rttMsP95: null, connected: false }), 0, 'offline: smallest frames');
-  const levels = Array.from({ length: 20 }, () => c.next(calm));
-  assert.deepEqual([levels[3], levels[4], levels[9], levels[14]], [0, 1, 2, 3]);
 });
 
 test('topics parse back into their parts, state topics included', async () => {

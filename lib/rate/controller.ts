@@ -1,56 +1,139 @@
-// Picks the rate level frame by frame from what the link measures. A small, explainable
-// controller: step down fast when the backlog or the round trip says the link cannot
-// carry the current rate, step up slowly when it has room to spare.
+// Picks the rate level frame by frame from what the link measures, to hold a latency
+// target while sending the largest (most accurate) frames the link can carry.
+//
+// Two signals, two speeds. Down, fast: when the round trip, or the backlog's wait (frames
+// pending ÷ frames per second, Little's law: the wait a new frame joins), passes the
+// target, the link is full, so what it acknowledges per second is its capacity;
+// divided by the frames per second the gateway forwards, that is the byte budget of one
+// frame, and the controller jumps straight to the largest level inside it (one step down
+// when it knows no byte costs). Up, slow: after a calm spell it probes one level up; a
+// level that congested the link is probed again only after a back-off that doubles each
+// time, so a link that cannot carry it is not hit with a latency spike every few seconds.
+// Offline, everything goes at the smallest level: it drains fastest when the link returns.
 
 export interface LinkSignal {
-  /** Frames accepted and not yet answered. */
+  /** Frames accepted and not yet answered (the outbox depth). */
   pending: number;
   /** Round trip publish → answer, p95 (ms), null when nothing was answered yet. */
   rttMsP95: number | null;
+  /** Bytes of answered frames per second, recently. */
+  ackedBytesPerSec?: number;
   connected: boolean;
 }
 
 export interface RateControllerOptions {
   levels: number;
+  /** Bytes each level puts on the link per frame; enables the throughput budget. */
+  bytesPerFrame?: readonly number[];
   /** Round trip to hold (ms). */
   targetMs?: number;
-  /** A backlog above this many frames means the link is behind. */
-  maxBacklog?: number;
-  /** Calm decisions needed before stepping up. */
-  upAfter?: number;
+  /** Calm time before probing one level up (ms). */
+  upAfterMs?: number;
+  /** Share of the measured capacity a level may use; the rest drains the backlog. */
+  headroom?: number;
+  /** First and longest wait before probing a level that congested the link again (ms). */
+  probeBackoffMs?: number;
+  maxProbeBackoffMs?: number;
+}
+
+/** How long the round-trip p95 remembers a queue (mqtt-transmit keeps the last 256 answers). */
+const RTT_MEMORY_MS = 2000;
+
+export interface RateDecision { level: number; reason: 'offline' | 'congested' | 'probe' | 'hold' }
+
+/** Frames per second seen by next(), over a sliding span. */
+class FrameRate {
+  private readonly times: number[] = [];
+  constructor(private readonly spanMs = 2000) {}
+
+  tick(now: number): number {
+    this.times.push(now);
+    while (this.times.length && this.times[0] <= now - this.spanMs) this.times.shift();
+    const span = Math.max(250, Math.min(this.spanMs, now - this.times[0]));
+    return (this.times.length * 1000) / span;
+  }
 }
 
 export class RateController {
   private level: number;
-  private calm = 0;
-  private readonly targetMs: number;
-  private readonly maxBacklog: number;
-  private readonly upAfter: number;
+  private calmSince: number | null = null;
+  private lastDown = -Infinity;
+  private readonly fps = new FrameRate();
+  /** Per level: no probe before this time, and the back-off that set it. */
+  private readonly blockedUntil: number[];
+  private readonly backoff: number[];
+  private readonly opts: Required<Omit<RateControllerOptions, 'bytesPerFrame'>> & { bytesPerFrame?: readonly number[] };
 
-  constructor(private readonly opts: RateControllerOptions) {
-    this.level = opts.levels - 1;
-    this.targetMs = opts.targetMs ?? 250;
-    this.maxBacklog = opts.maxBacklog ?? 32;
-    this.upAfter = opts.upAfter ?? 50;
+  constructor(options: RateControllerOptions) {
+    if (!Number.isInteger(options.levels) || options.levels < 1) throw new Error('levels must be a positive integer');
+    if (options.bytesPerFrame && options.bytesPerFrame.length !== options.levels) throw new Error(`bytesPerFrame needs ${options.levels} entries`);
+    this.opts = {
+      targetMs: 250, upAfterMs: 3000, headroom: 0.8, probeBackoffMs: 5000, maxProbeBackoffMs: 120_000, ...options,
+    };
+    this.level = options.levels - 1;
+    this.blockedUntil = new Array(options.levels).fill(-Infinity);
+    this.backoff = new Array(options.levels).fill(this.opts.probeBackoffMs);
   }
 
   get current(): number { return this.level; }
 
   /** The level for the next frame. */
-  next(s: LinkSignal): number {
-    const behind = s.pending > this.maxBacklog || (s.rttMsP95 !== null && s.rttMsP95 > this.targetMs);
-    if (!s.connected || behind) {
-      // Offline frames pile up in the outbox: the smallest ones drain fastest on return.
-      this.level = s.connected ? Math.max(0, this.level - 1) : 0;
-      this.calm = 0;
-    } else if (s.pending < this.maxBacklog / 4 && (s.rttMsP95 === null || s.rttMsP95 < this.targetMs / 2)) {
-      if (++this.calm >= this.upAfter && this.level < this.opts.levels - 1) {
-        this.level++;
-        this.calm = 0;
-      }
-    } else {
-      this.calm = 0;
+  next(s: LinkSignal, now = Date.now()): number {
+    return this.decide(s, now).level;
+  }
+
+  decide(s: LinkSignal, now = Date.now()): RateDecision {
+    const fps = this.fps.tick(now);
+    const { targetMs, upAfterMs } = this.opts;
+    if (!s.connected) {
+      this.level = 0;
+      this.calmSince = null;
+      return { level: 0, reason: 'offline' };
     }
-    return this.level;
+    const backlogMs = (s.pending * 1000) / fps;
+    const slowRtt = s.rttMsP95 !== null && s.rttMsP95 > targetMs;
+    // Right after a step down the round-trip window still holds the answers of the queue
+    // that caused it; only a backlog that is still too deep says the step was not enough.
+    const rttIsFresh = now - this.lastDown >= RTT_MEMORY_MS;
+    if (backlogMs > targetMs || (slowRtt && rttIsFresh)) {
+      this.calmSince = null;
+      // Once per target interval at most: the frames already queued say nothing new.
+      if (now - this.lastDown >= targetMs) this.stepDown(s, fps, now);
+      return { level: this.level, reason: 'congested' };
+    }
+    const calm = backlogMs < targetMs / 2 && (s.rttMsP95 === null || s.rttMsP95 < targetMs / 2);
+    if (!calm) {
+      this.calmSince = null;
+      return { level: this.level, reason: 'hold' };
+    }
+    this.calmSince ??= now;
+    // A level that held calmly for a spell has proven itself: its back-off starts over.
+    if (now - this.calmSince >= upAfterMs) this.backoff[this.level] = this.opts.probeBackoffMs;
+    const up = this.level + 1;
+    if (up < this.opts.levels && now - this.calmSince >= upAfterMs && now >= this.blockedUntil[up]) {
+      this.level = up;
+      this.calmSince = now;
+      return { level: up, reason: 'probe' };
+    }
+    return { level: this.level, reason: 'hold' };
+  }
+
+  private stepDown(s: LinkSignal, fps: number, now: number): void {
+    const from = this.level;
+    const costs = this.opts.bytesPerFrame;
+    let to = Math.max(0, from - 1);
+    if (costs && s.ackedBytesPerSec && s.ackedBytesPerSec > 0 && fps > 0) {
+      const budget = (this.opts.headroom * s.ackedBytesPerSec) / fps;
+      let fit = 0;
+      for (let l = 0; l < costs.length; l++) if (costs[l] <= budget) fit = l;
+      to = Math.min(to, fit);
+    }
+    this.level = to;
+    this.lastDown = now;
+    // The level that congested the link waits longer each time before it is tried again.
+    if (from > to) {
+      this.blockedUntil[from] = now + this.backoff[from];
+      this.backoff[from] = Math.min(this.opts.maxProbeBackoffMs, this.backoff[from] * 2);
+    }
   }
 }

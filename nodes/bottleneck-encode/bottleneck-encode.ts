@@ -16,6 +16,19 @@ interface EncodeDef extends NodeDef { model: string; rate: string; gateway: stri
 
 const GATEWAY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * What one frame of each level weighs on the link (header + the coded bytes the manifest
+ * measured), for the rate controller's byte budget; undefined when the bundle measured none.
+ */
+function expectedFrameBytes(rt: ModelRuntime, gateway: string): number[] | undefined {
+  const coded = rt.manifest.rates.map((r) => r.measured?.codedBytes ?? r.measured?.idealBytes);
+  if (coded.some((b) => typeof b !== 'number')) return undefined;
+  return rt.manifest.rates.map((r, i) => encodeFrame({
+    kind: 'features', rateLevel: r.level, modelId: rt.modelId, gatewayId: gateway, bootId: 0, seq: 0,
+    timestampMs: 0, shape: r.symbolShape, payload: new Uint8Array(Math.ceil(coded[i] as number)),
+  }).length);
+}
+
 function register(RED: NodeAPI): void {
   function BottleneckEncode(this: Node, def: EncodeDef) {
     RED.nodes.createNode(this, def);
@@ -30,6 +43,7 @@ function register(RED: NodeAPI): void {
     let lastLevel = -1;
     let link: EdgeLink | null = null;
     let controller: RateController | null = null;
+    let frameBytes: number[] | undefined;
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
       text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
@@ -38,6 +52,7 @@ function register(RED: NodeAPI): void {
     const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => {
       if (!GATEWAY_ID.test(gateway)) throw new Error(`gateway id "${gateway}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
       const codecs = rt.manifest.rates.map((r) => new RateCodec(r));
+      frameBytes = expectedFrameBytes(rt, gateway);
       if (!auto && !(Number.isInteger(fixed) && fixed >= 0 && fixed < codecs.length)) {
         this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
         fixed = codecs.length - 1;
@@ -62,9 +77,10 @@ function register(RED: NodeAPI): void {
       const rate = requested === undefined ? (auto ? 'auto' : fixed) : parseRate(requested, levels);
       if (rate !== 'auto') return { level: rate, auto: false };
       // One controller for the node's life, so switching back to auto resumes from its state.
-      controller ??= new RateController({ levels, targetMs: Number(def.targetMs) || undefined });
+      controller ??= new RateController({ levels, bytesPerFrame: frameBytes, targetMs: Number(def.targetMs) || undefined });
       const s = link?.stats();
-      return { level: controller.next({ pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, connected: s ? s.state === 'connected' : true }), auto: true };
+      const signal = { pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true };
+      return { level: controller.next(signal), auto: true };
     };
 
     handleInput(this, status, async (msg, send) => {
