@@ -16,6 +16,8 @@ export interface LinkSignal {
   pending: number;
   /** Round trip publish → answer, p95 (ms), null when nothing was answered yet. */
   rttMsP95: number | null;
+  /** And its median: the smallest recent median is the link's round trip without a queue. */
+  rttMsP50?: number | null;
   /** Bytes of answered frames per second, recently. */
   ackedBytesPerSec?: number;
   connected: boolean;
@@ -29,6 +31,11 @@ export interface RateControllerOptions {
   targetMs?: number;
   /** Calm time before probing one level up (ms). */
   upAfterMs?: number;
+  /**
+   * Calm, and so a time to try a level up: the round trip's p95 is below the target and
+   * at most this share of the target above the link's round trip without a queue.
+   */
+  calmShare?: number;
   /** Share of the measured capacity a level may use; the rest drains the backlog. */
   headroom?: number;
   /** First and longest wait before probing a level that congested the link again (ms). */
@@ -54,11 +61,27 @@ class FrameRate {
   }
 }
 
+/** The smallest value of the last `spanMs`: the round trip when nothing queues. */
+class RecentMinimum {
+  private readonly kept: { t: number; v: number }[] = []; // increasing v: a monotonic queue
+  constructor(private readonly spanMs = 30_000) {}
+
+  add(v: number | null, now: number): number | null {
+    if (v !== null) {
+      while (this.kept.length && this.kept[this.kept.length - 1].v >= v) this.kept.pop();
+      this.kept.push({ t: now, v });
+    }
+    while (this.kept.length && this.kept[0].t <= now - this.spanMs) this.kept.shift();
+    return this.kept.length ? this.kept[0].v : null;
+  }
+}
+
 export class RateController {
   private level: number;
   private calmSince: number | null = null;
   private lastDown = -Infinity;
   private readonly fps = new FrameRate();
+  private readonly baseRtt = new RecentMinimum();
   /** Per level: no probe before this time, and the back-off that set it. */
   private readonly blockedUntil: number[];
   private readonly backoff: number[];
@@ -68,7 +91,7 @@ export class RateController {
     if (!Number.isInteger(options.levels) || options.levels < 1) throw new Error('levels must be a positive integer');
     if (options.bytesPerFrame && options.bytesPerFrame.length !== options.levels) throw new Error(`bytesPerFrame needs ${options.levels} entries`);
     this.opts = {
-      targetMs: 250, upAfterMs: 3000, headroom: 0.8, probeBackoffMs: 5000, maxProbeBackoffMs: 120_000, ...options,
+      targetMs: 250, upAfterMs: 3000, calmShare: 0.3, headroom: 0.8, probeBackoffMs: 5000, maxProbeBackoffMs: 120_000, ...options,
     };
     this.level = options.levels - 1;
     this.blockedUntil = new Array(options.levels).fill(-Infinity);
@@ -101,7 +124,9 @@ export class RateController {
       if (now - this.lastDown >= targetMs) this.stepDown(s, fps, now);
       return { level: this.level, reason: 'congested' };
     }
-    const calm = backlogMs < targetMs / 2 && (s.rttMsP95 === null || s.rttMsP95 < targetMs / 2);
+    const base = this.baseRtt.add(s.rttMsP50 ?? s.rttMsP95, now);
+    const queueMs = s.rttMsP95 === null || base === null ? 0 : s.rttMsP95 - base;
+    const calm = backlogMs < targetMs && !slowRtt && queueMs <= this.opts.calmShare * targetMs;
     if (!calm) {
       this.calmSince = null;
       return { level: this.level, reason: 'hold' };

@@ -73,6 +73,7 @@ export function simulateLink(o: SimOptions): SimFrame[] {
     const signal: LinkSignal = {
       pending: frames.length - answeredUpTo,
       rttMsP95: recent.length ? recent[Math.min(recent.length - 1, Math.floor(0.95 * recent.length))] : null,
+      rttMsP50: recent.length ? recent[Math.floor(0.5 * recent.length)] : null,
       ackedBytesPerSec: (acked * 1000) / THROUGHPUT_SPAN_MS,
       connected: seg.up !== false,
     };

@@ -18,8 +18,13 @@ export interface Runtime {
 const children = new Set<ChildProcess>();
 process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 
-export async function startRuntime(args: string[], env: Record<string, string> = {}): Promise<Runtime> {
-  const proc = spawn(process.execPath, [path.join(DIST, 'bin', 'split-dnn.js'), 'start', '--port', '0', ...args], {
+/**
+ * `split-dnn start` with args; `wrap` runs it through another command first (the link
+ * bench passes `ip netns exec <ns>` to start it inside a network namespace).
+ */
+export async function startRuntime(args: string[], env: Record<string, string> = {}, wrap: string[] = []): Promise<Runtime> {
+  const command = [...wrap, process.execPath, path.join(DIST, 'bin', 'split-dnn.js'), 'start', '--port', '0', ...args];
+  const proc = spawn(command[0], command.slice(1), {
     env: { ...process.env, SPLIT_DNN_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
