@@ -74,5 +74,7 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     telemetry: { enabled: false },
     logging: { console: { level: opts.logLevel ?? env.SPLIT_DNN_LOG_LEVEL ?? 'info', metrics: false, audit: false } },
     functionExternalModules: false,
+    // The key model updates must be signed with (split-ota): pinned per runtime, not per flow.
+    splitDnn: { otaPublicKey: env.SPLIT_DNN_OTA_PUBLIC_KEY || undefined },
   };
 }

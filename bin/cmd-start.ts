@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { parseArgs } from './args';
 import { buildSettings, dashboardDir, Role } from '../settings';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { sdNotify, Watchdog, httpProbe } from '../lib/health/watchdog';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -26,6 +27,10 @@ const USAGE = `usage: split-dnn start [options]
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
   --fps N                 demo camera frame rate (default 10)
+  --watchdog              tell systemd when ready (Type=notify) and keep its watchdog fed
+                          while the runtime answers; exit when it stops answering
+  --ota-public-key FILE   ed25519 key that model updates must be signed with
+                          (default SPLIT_DNN_OTA_PUBLIC_KEY)
 
 Environment: SPLIT_DNN_ADMIN_PASSWORD or SPLIT_DNN_ADMIN_PASSWORD_HASH lock the editor;
 SPLIT_DNN_CREDENTIAL_SECRET encrypts stored credentials; SPLIT_DNN_MQTT_USERNAME and
@@ -65,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     gateway: { type: 'string' },
     bundle: { type: 'string' },
     fps: { type: 'string' },
+    watchdog: { type: 'boolean', default: false },
+    'ota-public-key': { type: 'string' },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   const role = String(args.role) as Role;
@@ -90,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
   process.env.SPLIT_DNN_MQTT_VERSION = broker ? '4' : (args['mqtt-version'] as string | undefined) ?? process.env.SPLIT_DNN_MQTT_VERSION ?? '5';
   process.env.SPLIT_DNN_CA_FILE = (args['ca-file'] as string | undefined) ?? process.env.SPLIT_DNN_CA_FILE ?? '';
   process.env.SPLIT_DNN_FPS = (args.fps as string | undefined) ?? process.env.SPLIT_DNN_FPS ?? '10';
+  // Update groups this runtime takes offers for besides its own id (split-ota).
+  process.env.SPLIT_DNN_GROUPS ??= role === 'cloud' ? 'tails' : '';
+  if (args['ota-public-key']) process.env.SPLIT_DNN_OTA_PUBLIC_KEY = path.resolve(String(args['ota-public-key']));
 
   const userDir = path.resolve((args['user-dir'] as string | undefined) ?? path.join(os.homedir(), '.split-dnn', role));
   const flowFile = await seedFlows(userDir, role, args.flows as string | undefined, Boolean(args['reset-flows']));
@@ -119,12 +129,24 @@ export async function main(argv: string[]): Promise<number> {
   const metrics = flow.find((n) => n.type === 'split-stats' && n.path)?.path;
   console.log(`split-dnn: ${role} runtime, editor on ${url}/${dashboard ? ` , dashboard on ${url}/dashboard` : ''}${metrics ? ` , metrics on ${url}${metrics}` : ''}`);
 
+  const watchdog = args.watchdog ? new Watchdog({ probe: httpProbe(`http://${args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host}:${port}/`) }) : null;
+  if (watchdog) {
+    const ready = await sdNotify('READY=1', `STATUS=${role} runtime on ${url}`);
+    console.log(`split-dnn: watchdog on (every ${watchdog.intervalMs} ms)${ready ? ', told systemd we are ready' : process.env.NOTIFY_SOCKET ? ', systemd-notify failed' : ', not under systemd'}`);
+  }
+
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('split-dnn: stopping');
+    void sdNotify('STOPPING=1');
+    // Closing the flows flushes the outbox to disk and says goodbye on the broker; a
+    // shutdown that hangs must still end before systemd's TimeoutStopSec kills it.
+    setTimeout(() => { console.log('split-dnn: shutdown took too long; exiting'); process.exit(1); }, 20_000).unref();
+    await watchdog?.stop();
     await RED.stop().catch(() => undefined);
+    console.log('split-dnn: flows stopped, outbox flushed');
     server.close();
     await broker?.close();
     process.exit(0);

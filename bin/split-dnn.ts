@@ -5,6 +5,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   start: { summary: 'run Node-RED with the split-DNN flows (edge, cloud or all-in-one)', load: () => import('./cmd-start') },
   split: { summary: 'cut your own ONNX model at a tensor into an 8-bit calibrated bundle (--list for the candidates)', load: () => import('./cmd-split') },
   eval: { summary: 'measure a bundle from its ONNX files: accuracy, exits, bytes per frame', load: () => import('./cmd-eval') },
+  keygen: { summary: 'make an ed25519 key pair for signing bundles', load: () => import('./cmd-ota').then((m) => m.keygen) },
+  'sign-bundle': { summary: 'sign a bundle folder (signature.json) for over-the-air updates', load: () => import('./cmd-ota').then((m) => m.sign) },
+  'publish-bundle': { summary: 'offer a signed bundle to gateways or groups over MQTT and follow the roll-out', load: () => import('./cmd-ota').then((m) => m.publish) },
+  'install-service': { summary: 'write a systemd unit that runs a gateway or tail as a self-healing service', load: () => import('./cmd-install-service') },
 };
 
 function usage(): string {

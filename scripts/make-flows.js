@@ -22,6 +22,16 @@ const cloudNodes = (z, x0, y0, stats) => [
   { id: 'cloud-tail', type: 'tail-infer', z, name: '', model: 'cfg-model', x: x0 + 360, y: y0 + 60, wires: [['cloud-transmit', 'cloud-results', stats]] },
   { id: 'cloud-results', type: 'debug', z, name: 'cloud results', active: false, tosidebar: true, console: false, tostatus: false, complete: 'result', targetType: 'msg', x: x0 + 580, y: y0 + 100, wires: [] },
 ];
+// Updates and health (docs/fleet.md): the gateway switches versions, the tail holds them side by side.
+const fleetNodes = (z, x0, y0, prefix, role) => [
+  { id: `${prefix}-ota`, type: 'split-ota', z, name: role === 'tail' ? 'model versions' : 'model updates', model: 'cfg-model', link: 'cfg-link', role, groups: '${SPLIT_DNN_GROUPS}', publicKey: '', probationAnswers: '20', probationSeconds: '30', maxErrors: '3', x: x0 + 140, y: y0, wires: [[`${prefix}-ota-log`]] },
+  { id: `${prefix}-ota-log`, type: 'debug', z, name: 'update reports', active: true, tosidebar: true, console: false, tostatus: true, complete: 'payload', targetType: 'msg', statusVal: 'topic', statusType: 'msg', x: x0 + 380, y: y0, wires: [] },
+  { id: `${prefix}-health`, type: 'split-health', z, name: '', link: 'cfg-link', model: 'cfg-model', ota: `${prefix}-ota`, role: role === 'tail' ? 'cloud' : 'edge', interval: '10', x: x0 + 140, y: y0 + 40, wires: [[]] },
+];
+const fleetList = (z, x0, y0) => [
+  { id: 'cloud-fleet', type: 'split-health', z, name: 'fleet', link: 'cfg-link', model: '', ota: '', role: 'fleet', interval: '10', x: x0 + 140, y: y0, wires: [['cloud-fleet-log']] },
+  { id: 'cloud-fleet-log', type: 'debug', z, name: 'fleet (one row per runtime)', active: false, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x: x0 + 380, y: y0, wires: [] },
+];
 const statsNodes = (z, x0, y0, watch, outputs) => [
   { id: 'stats', type: 'split-stats', z, name: '', link: 'cfg-link', watch, model: 'cfg-model', gateway: '', interval: '2', window: '10', path: '/metrics', x: x0 + 300, y: y0 + 60, wires: outputs ?? Array.from({ length: 9 }, () => []) },
   { id: 'stats-catch', type: 'catch', z, name: 'errors of this tab', scope: null, uncaught: false, x: x0 + 110, y: y0 + 60, wires: [['stats']] },
@@ -66,8 +76,10 @@ const statsOutputs = (controls) => [...CHARTS.map(([id]) => [id]), ['fleet-table
 
 const tab = (id, label) => ({ id, type: 'tab', label, disabled: false, info: '' });
 const write = (name, nodes) => fs.writeFileSync(path.join(__dirname, '..', 'flows', name), JSON.stringify(nodes, null, 2) + '\n');
-write('edge.json', [tab('tab-edge', 'split-dnn edge'), ...edgeNodes('tab-edge', 0, 40, 'stats'), ...statsNodes('tab-edge', 0, 240, 'edge'), model, link('cfg-link')]);
+write('edge.json', [tab('tab-edge', 'split-dnn edge'), ...edgeNodes('tab-edge', 0, 40, 'stats'), ...statsNodes('tab-edge', 0, 240, 'edge'), ...fleetNodes('tab-edge', 0, 360, 'edge', 'gateway'), model, link('cfg-link')]);
 write('cloud.json', [tab('tab-cloud', 'split-dnn cloud'), ...cloudNodes('tab-cloud', 0, 40, 'stats'), ...statsNodes('tab-cloud', 0, 200, 'cloud', statsOutputs(false)),
+  ...fleetNodes('tab-cloud', 0, 320, 'cloud', 'tail'), ...fleetList('tab-cloud', 0, 400),
   ...dashboardNodes('tab-cloud', 700, 200, false), ...dashboardConfig(false), model, link('cfg-link')]);
 write('all-in-one.json', [tab('tab-demo', 'split-dnn demo'), ...edgeNodes('tab-demo', 0, 40, 'stats'), ...cloudNodes('tab-demo', 0, 320, 'stats'), ...statsNodes('tab-demo', 0, 480, 'both', statsOutputs(true)),
+  ...fleetNodes('tab-demo', 0, 600, 'edge', 'gateway'), ...fleetList('tab-demo', 0, 680),
   ...dashboardNodes('tab-demo', 700, 480, true), ...dashboardConfig(true), model, link('cfg-link')]);

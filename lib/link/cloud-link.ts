@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, Frame } from '../wire';
 import { clientOptions, disableNagle, LinkSettings } from './connect';
-import { topics, parseTopic, TAIL_GROUP } from './topics';
+import { topics, parseTopic, topicMatches, TAIL_GROUP } from './topics';
 import { GapWatch, frameKey } from './sequence';
 
 export interface CloudLinkOptions {
@@ -20,6 +20,8 @@ export interface CloudLinkOptions {
   reorderMs?: number;
   /** Answers remembered, to answer resent frames again without a second inference. */
   answers?: number;
+  /** This runtime's name on the control plane (updates to a tail, health). */
+  name?: string;
 }
 
 export interface GatewayState { gateway: string; live: boolean; bootId: number; since: number; body?: Record<string, unknown> }
@@ -40,6 +42,8 @@ export class CloudLink extends EventEmitter {
   private readonly gaps: GapWatch;
   private readonly timer: NodeJS.Timeout;
   private readonly shared: boolean;
+  /** Control-plane topics (updates, health) subscribed on every connect. */
+  private readonly control = new Set<string>();
   readonly gateways = new Map<string, GatewayState>();
   readonly subscription: string;
 
@@ -77,6 +81,7 @@ export class CloudLink extends EventEmitter {
     this.lastError = null;
     disableNagle(this.client!);
     const subs: mqtt.ISubscriptionMap = { [this.subscription]: { qos: 1 }, [topics.allStates]: { qos: 1 } };
+    for (const filter of this.control) subs[filter] = { qos: 1 };
     // The other tails' answers (not our own echoed back: noLocal).
     if (this.shared) subs[topics.allResults] = { qos: 1, nl: true };
     this.client!.subscribe(subs, (err) => {
@@ -90,7 +95,8 @@ export class CloudLink extends EventEmitter {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parts = parseTopic(topic);
-    if (parts?.kind === 'state') this.onState(parts.gateway, payload);
+    if (parts?.kind !== 'features' && [...this.control].some((f) => topicMatches(f, topic))) this.emit('control', topic, payload);
+    else if (parts?.kind === 'state') this.onState(parts.gateway, payload);
     else if (parts?.kind === 'results') this.onAnswerSeen(payload);
     else this.onFrame(payload, topic);
   }
@@ -141,6 +147,24 @@ export class CloudLink extends EventEmitter {
     const state: GatewayState = { gateway, live: f.kind === 'birth', bootId: f.bootId, since: f.timestampMs, body: f.body };
     this.gateways.set(gateway, state);
     this.emit('gateway', state);
+  }
+
+  /** This runtime's name on the control plane (its split-link's gateway id). */
+  get gateway(): string { return this.opts.name ?? 'cloud'; }
+  get connected(): boolean { return this.state === 'connected'; }
+
+  /** Subscribe to a control topic, now and after every reconnect; messages come as 'control' (topic, payload). */
+  watch(filter: string): void {
+    if (this.control.has(filter)) return;
+    this.control.add(filter);
+    if (this.state === 'connected') this.client?.subscribe(filter, { qos: 1 });
+  }
+
+  /** Publish on the control plane at QoS 1; rejects while disconnected. */
+  publishControl(topic: string, payload: string | Buffer, retain = false): Promise<void> {
+    const client = this.client;
+    if (this.state !== 'connected' || !client) return Promise.reject(new Error(`not connected (publishing ${topic})`));
+    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Publish a result or ack frame to the gateway it answers. Throws WireError if malformed. */

@@ -7,7 +7,7 @@ import * as mqtt from 'mqtt';
 import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
 import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
-import { topics } from './topics';
+import { topics, parseTopic } from './topics';
 import { RollingWindow, Throughput } from './stats';
 import { BOOT_ID, frameKey } from './sequence';
 
@@ -45,6 +45,8 @@ export class EdgeLink extends EventEmitter {
   private readonly timer: NodeJS.Timeout;
   private readonly window: number;
   private readonly resendAfterMs: number;
+  /** Control-plane topics (updates, health) subscribed on every connect. */
+  private readonly control = new Set<string>();
 
   private constructor(private readonly opts: EdgeLinkOptions) {
     super();
@@ -63,7 +65,8 @@ export class EdgeLink extends EventEmitter {
     link.client.on('connect', () => link.onConnect());
     link.client.on('close', () => link.setState('disconnected'));
     link.client.on('error', (err) => link.fail(err));
-    link.client.on('message', (_topic, payload) => link.onAnswer(payload));
+    // Answers clear the outbox; anything else is the control plane's (updates, health).
+    link.client.on('message', (topic, payload) => (parseTopic(topic)?.kind === 'results' ? link.onAnswer(payload) : link.emit('control', topic, payload)));
     return link;
   }
 
@@ -82,13 +85,30 @@ export class EdgeLink extends EventEmitter {
     this.lastError = null;
     const client = this.client!;
     disableNagle(client);
-    client.subscribe(topics.resultsFor(this.opts.gateway), { qos: 1 });
+    client.subscribe([topics.resultsFor(this.opts.gateway), ...this.control], { qos: 1 });
     client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
     this.setState('connected');
     // Everything pending goes again: anything in flight at the drop may be gone.
     this.inflight.clear();
     this.cursor = null;
     this.pump();
+  }
+
+  get gateway(): string { return this.opts.gateway; }
+  get connected(): boolean { return this.state === 'connected'; }
+
+  /** Subscribe to a control topic, now and after every reconnect; messages come as 'control' (topic, payload). */
+  watch(filter: string): void {
+    if (this.control.has(filter)) return;
+    this.control.add(filter);
+    if (this.state === 'connected') this.client?.subscribe(filter, { qos: 1 });
+  }
+
+  /** Publish on the control plane at QoS 1; rejects while disconnected (callers retry or re-announce on connect). */
+  publishControl(topic: string, payload: string | Buffer, retain = false): Promise<void> {
+    const client = this.client;
+    if (this.state !== 'connected' || !client) return Promise.reject(new Error(`not connected (publishing ${topic})`));
+    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Accept a features frame: on disk before this returns. Throws WireError on a bad frame. */

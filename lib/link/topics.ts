@@ -19,7 +19,29 @@ export const topics = {
    * have no shared subscriptions, which suits a single tail.
    */
   allFeatures: (shared: boolean, group = TAIL_GROUP) => (shared ? `$share/${group}/split/+/+/features` : 'split/+/+/features'),
+  // The control plane (docs/fleet.md). A group name sits behind '~', which a gateway id
+  // cannot hold, so `split/~<group>/...` never collides with a gateway's own topics.
+  /** Retained update offer for one gateway, or for every gateway of a group. */
+  otaOffer: (gateway: string) => `split/${gateway}/ota/offer`,
+  otaGroupOffer: (group: string) => `split/~${group}/ota/offer`,
+  /** Chunk requests from a gateway to the bundle publisher, and the chunks back. */
+  otaFetch: (gateway: string) => `split/${gateway}/ota/fetch`,
+  otaFetchAll: 'split/+/ota/fetch',
+  otaChunk: (gateway: string) => `split/${gateway}/ota/chunk`,
+  /** Update progress and outcomes, as the gateway sees them. */
+  otaReport: (gateway: string) => `split/${gateway}/ota/report`,
+  otaReportAll: 'split/+/ota/report',
+  /** Retained health status; ping in, pong out. */
+  status: (gateway: string) => `split/${gateway}/status`,
+  allStatus: 'split/+/status',
+  ping: (gateway: string) => `split/${gateway}/ping`,
+  pingAll: 'split/~all/ping',
+  pong: (gateway: string) => `split/${gateway}/pong`,
+  allPongs: 'split/+/pong',
 };
+
+/** Group names, like gateway ids, are limited to [A-Za-z0-9._-]. */
+export const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface TopicParts { gateway: string; model: string | null; kind: string }
 
@@ -30,4 +52,15 @@ export function parseTopic(topic: string): TopicParts | null {
   if (parts.length === 3 && parts[2] === 'state') return { gateway: parts[1], model: null, kind: 'state' };
   if (parts.length !== 4) return null;
   return { gateway: parts[1], model: parts[2], kind: parts[3] };
+}
+
+/** Whether a topic matches an MQTT filter with + and # wildcards. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
 }

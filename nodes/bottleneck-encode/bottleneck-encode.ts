@@ -49,9 +49,22 @@ function register(RED: NodeAPI): void {
       text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
     }));
 
+    // Coders per version: an update brings its own tables.
+    const coders = new WeakMap<ModelRuntime, RateCodec[]>();
+    const codecsOf = (rt: ModelRuntime): RateCodec[] => {
+      let c = coders.get(rt);
+      if (!c) { c = rt.manifest.rates.map((r) => new RateCodec(r)); coders.set(rt, c); }
+      return c;
+    };
+    /** The version this frame's head ran on (msg.modelId from split-head), else the current one. */
+    const versionFor = (modelId: unknown): ModelRuntime => {
+      const rt = typeof modelId === 'string' ? config!.slot.get(modelId) : undefined;
+      if (typeof modelId === 'string' && !rt) throw new Error(`msg.modelId ${modelId} is not loaded (held: ${config!.slot.ids().join(', ')}): the features came from another model`);
+      return rt ?? config!.slot.current;
+    };
     const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => {
       if (!GATEWAY_ID.test(gateway)) throw new Error(`gateway id "${gateway}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
-      const codecs = rt.manifest.rates.map((r) => new RateCodec(r));
+      const codecs = codecsOf(rt);
       frameBytes = expectedFrameBytes(rt, gateway);
       if (!auto && !(Number.isInteger(fixed) && fixed >= 0 && fixed < codecs.length)) {
         this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
@@ -79,13 +92,15 @@ function register(RED: NodeAPI): void {
       // One controller for the node's life, so switching back to auto resumes from its state.
       controller ??= new RateController({ levels, bytesPerFrame: frameBytes, targetMs: Number(def.targetMs) || undefined });
       const s = link?.stats();
-      const signal = { pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true };
+      const signal = { pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, rttMsP50: s?.rttMsP50 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true };
       return { level: controller.next(signal), auto: true };
     };
 
     handleInput(this, status, async (msg, send) => {
       if (!ready) throw new Error('bottleneck-encode has no split-model configured');
-      const { rt, codecs } = await ready;
+      await ready;
+      const rt = versionFor(msg.modelId);
+      const codecs = codecsOf(rt);
       // A message without features is a control message: it sets the node's rate for good.
       if (msg.features === undefined && msg.rate !== undefined) {
         const rate = parseRate(msg.rate, codecs.length);
@@ -102,7 +117,10 @@ function register(RED: NodeAPI): void {
       }
       const { level, auto: chosenByController } = chooseLevel(msg.rate, codecs.length);
       const started = performance.now();
-      const latent = await rt.encode(level, features.data, 1);
+      const latent = await rt.encode(level, features.data, 1).catch((err: Error) => {
+        config!.slot.report(rt.modelId, false, `encoder: ${err.message}`);
+        throw err;
+      });
       const coded = codecs[level].encode(latent);
       const seq = processSequencer.take(gateway);
       const frame = encodeFrame({

@@ -41,9 +41,15 @@ function register(RED: NodeAPI): void {
 
     handleInput(this, status, async (msg, send) => {
       if (!config) throw new Error('split-head has no split-model configured');
-      const rt = await config.runtime;
+      await config.runtime;
+      // Read once per frame: an update switches versions between two frames, never inside one.
+      const rt = config.slot.current;
       const started = performance.now();
-      const out = await rt.head(headInput(rt, msg.payload), 1);
+      const out = await rt.head(headInput(rt, msg.payload), 1).catch((err: Error) => {
+        // A bad input is the sender's fault; a failed run counts against the version (probation).
+        if (!(err instanceof InferenceError && err.code === 'BAD_INPUT')) config.slot.report(rt.modelId, false, `head: ${err.message}`);
+        throw err;
+      });
       msg.features = { data: out.features, shape: rt.manifest.split.shape };
       msg.exitLogits = out.exitLogits;
       msg.modelId = rt.modelId;

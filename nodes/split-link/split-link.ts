@@ -57,7 +57,7 @@ function register(RED: NodeAPI): void {
       window: Number(def.window) || undefined,
       resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
     }));
-    this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), group: def.group === '' ? null : def.group || undefined }));
+    this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined }));
 
     this.on('close', (_removed: boolean, done: () => void) => {
       const closing = [edge?.then((l) => l.close()), cloud?.then((l) => l.close())];

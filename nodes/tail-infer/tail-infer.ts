@@ -31,7 +31,14 @@ function register(RED: NodeAPI): void {
       fill: 'green', shape: 'dot',
       text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${rejected ? `, ${rejected} bad` : ''}`,
     }));
-    const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => ({ rt, codecs: rt.manifest.rates.map((r) => new RateCodec(r)) })) ?? null;
+    const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
+    // Coders per version held: frames from gateways on different versions decode side by side.
+    const coders = new WeakMap<ModelRuntime, RateCodec[]>();
+    const codecsOf = (rt: ModelRuntime): RateCodec[] => {
+      let c = coders.get(rt);
+      if (!c) { c = rt.manifest.rates.map((r) => new RateCodec(r)); coders.set(rt, c); }
+      return c;
+    };
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
 
@@ -46,7 +53,7 @@ function register(RED: NodeAPI): void {
 
     handleInput(this, status, async (msg, send) => {
       if (!ready) throw new Error('tail-infer has no split-model configured');
-      const { rt, codecs } = await ready;
+      await ready;
       if (!(msg.payload instanceof Uint8Array)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
       let f: Frame;
       try {
@@ -67,7 +74,9 @@ function register(RED: NodeAPI): void {
         return;
       }
       if (seen.duplicate) msg.duplicate = true;
-      const why = f.modelId !== rt.modelId ? `frame is for model ${f.modelId}, this tail runs ${rt.modelId} (${rt.manifest.name} ${rt.manifest.version})`
+      const rt = config!.slot.get(f.modelId) ?? config!.slot.current;
+      const codecs = codecsOf(rt);
+      const why = f.modelId !== rt.modelId ? `frame is for model ${f.modelId}, this tail runs ${config!.slot.ids().map((id) => `${id} (${config!.slot.get(id)!.manifest.name} ${config!.slot.get(id)!.manifest.version})`).join(', ')}`
         : !codecs[f.rateLevel] ? `rate level ${f.rateLevel} does not exist (0..${codecs.length - 1})`
         : f.shape.join('x') !== codecs[f.rateLevel].shape.join('x') ? `symbol shape ${f.shape.join('x')} does not match rate ${f.rateLevel} (${codecs[f.rateLevel].shape.join('x')})`
         : null;

@@ -6,7 +6,7 @@ import type { NodeMessage } from 'node-red';
 helper.init(require.resolve('node-red'));
 
 export const ALL_NODES = [
-  'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats',
+  'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats', 'split-ota', 'split-health',
 ].map((type) => require(`../../nodes/${type}/${type}`));
 
 // Core nodes the shipped flows use besides ours (the helper preloads only catch/status/complete).
