@@ -19,9 +19,11 @@ const until = async (cond: () => boolean, ms = 10_000) => {
   while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 25)); }
 };
 
-test('a gateway publishes a retained status and answers pings; the cloud lists the fleet', async () => {
+test('a gateway publishes a retained status and answers pings; the cloud lists the fleet', async (t) => {
   const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-h' });
   const cloud = await CloudLink.open({ settings: settings(), group: null, name: 'tail-h' });
+  // A failed assertion must not leave the links reconnecting (the file would never end).
+  t.after(() => Promise.all([edge.close(), cloud.close()]));
   await until(() => edge.connected && cloud.connected);
   let errors = 0;
   const reporter = new StatusReporter(edge, () => ({
@@ -36,6 +38,8 @@ test('a gateway publishes a retained status and answers pings; the cloud lists t
   errors = 2;
   reporter.publish();
   await until(() => (fleet.entries.get('gw-h')?.status?.errors.inference ?? 0) === 2);
+  // The retained status and the birth frame travel on different topics: either may come first.
+  await until(() => fleet.list().find((r) => r.gateway === 'gw-h')?.live === true);
   const row = fleet.list().find((r) => r.gateway === 'gw-h')!;
   assert.equal(row.bundle, 'b 9 (0123456789abcdef)');
   assert.equal(row.errors, 2);

@@ -108,6 +108,8 @@ export class FleetView extends EventEmitter {
     const onGateway = (g: { gateway: string; live: boolean }) => { this.touch(g.gateway).live = g.live; this.emit('changed', this.list()); };
     channel.on('control', onControl);
     channel.on('gateway', onGateway);
+    // Births the link heard before this view existed (retained, so they came at subscribe).
+    for (const [gateway, state] of channel.gateways ?? []) this.touch(gateway).live = state.live;
     this.detach.push(() => channel.off('control', onControl), () => channel.off('gateway', onGateway));
   }
 

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, Frame } from '../wire';
 import { clientOptions, disableNagle, LinkSettings } from './connect';
+import { ControlPlane } from './control';
 import { topics, parseTopic, topicMatches, TAIL_GROUP } from './topics';
 import { GapWatch, frameKey } from './sequence';
 
@@ -43,7 +44,7 @@ export class CloudLink extends EventEmitter {
   private readonly timer: NodeJS.Timeout;
   private readonly shared: boolean;
   /** Control-plane topics (updates, health) subscribed on every connect. */
-  private readonly control = new Set<string>();
+  private readonly controlPlane = new ControlPlane(() => (this.state === 'connected' ? this.client : null));
   readonly gateways = new Map<string, GatewayState>();
   readonly subscription: string;
 
@@ -81,7 +82,7 @@ export class CloudLink extends EventEmitter {
     this.lastError = null;
     disableNagle(this.client!);
     const subs: mqtt.ISubscriptionMap = { [this.subscription]: { qos: 1 }, [topics.allStates]: { qos: 1 } };
-    for (const filter of this.control) subs[filter] = { qos: 1 };
+    for (const filter of this.controlPlane.filters) subs[filter] = { qos: 1 };
     // The other tails' answers (not our own echoed back: noLocal).
     if (this.shared) subs[topics.allResults] = { qos: 1, nl: true };
     this.client!.subscribe(subs, (err) => {
@@ -95,7 +96,7 @@ export class CloudLink extends EventEmitter {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parts = parseTopic(topic);
-    if (parts?.kind !== 'features' && [...this.control].some((f) => topicMatches(f, topic))) this.emit('control', topic, payload);
+    if (parts?.kind !== 'features' && [...this.controlPlane.filters].some((f) => topicMatches(f, topic))) this.emit('control', topic, payload);
     else if (parts?.kind === 'state') this.onState(parts.gateway, payload);
     else if (parts?.kind === 'results') this.onAnswerSeen(payload);
     else this.onFrame(payload, topic);
@@ -154,17 +155,11 @@ export class CloudLink extends EventEmitter {
   get connected(): boolean { return this.state === 'connected'; }
 
   /** Subscribe to a control topic, now and after every reconnect; messages come as 'control' (topic, payload). */
-  watch(filter: string): void {
-    if (this.control.has(filter)) return;
-    this.control.add(filter);
-    if (this.state === 'connected') this.client?.subscribe(filter, { qos: 1 });
-  }
+  watch(filter: string): void { this.controlPlane.watch(filter); }
 
   /** Publish on the control plane at QoS 1; rejects while disconnected. */
   publishControl(topic: string, payload: string | Buffer, retain = false): Promise<void> {
-    const client = this.client;
-    if (this.state !== 'connected' || !client) return Promise.reject(new Error(`not connected (publishing ${topic})`));
-    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve())));
+    return this.controlPlane.publish(topic, payload, retain);
   }
 
   /** Publish a result or ack frame to the gateway it answers. Throws WireError if malformed. */

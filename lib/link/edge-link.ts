@@ -7,6 +7,7 @@ import * as mqtt from 'mqtt';
 import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
 import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
+import { ControlPlane } from './control';
 import { topics, parseTopic } from './topics';
 import { RollingWindow, Throughput } from './stats';
 import { BOOT_ID, frameKey } from './sequence';
@@ -46,7 +47,7 @@ export class EdgeLink extends EventEmitter {
   private readonly window: number;
   private readonly resendAfterMs: number;
   /** Control-plane topics (updates, health) subscribed on every connect. */
-  private readonly control = new Set<string>();
+  private readonly controlPlane = new ControlPlane(() => (this.state === 'connected' ? this.client : null));
 
   private constructor(private readonly opts: EdgeLinkOptions) {
     super();
@@ -85,7 +86,7 @@ export class EdgeLink extends EventEmitter {
     this.lastError = null;
     const client = this.client!;
     disableNagle(client);
-    client.subscribe([topics.resultsFor(this.opts.gateway), ...this.control], { qos: 1 });
+    client.subscribe([topics.resultsFor(this.opts.gateway), ...this.controlPlane.filters], { qos: 1 });
     client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
     this.setState('connected');
     // Everything pending goes again: anything in flight at the drop may be gone.
@@ -98,17 +99,11 @@ export class EdgeLink extends EventEmitter {
   get connected(): boolean { return this.state === 'connected'; }
 
   /** Subscribe to a control topic, now and after every reconnect; messages come as 'control' (topic, payload). */
-  watch(filter: string): void {
-    if (this.control.has(filter)) return;
-    this.control.add(filter);
-    if (this.state === 'connected') this.client?.subscribe(filter, { qos: 1 });
-  }
+  watch(filter: string): void { this.controlPlane.watch(filter); }
 
-  /** Publish on the control plane at QoS 1; rejects while disconnected (callers retry or re-announce on connect). */
+  /** Publish on the control plane at QoS 1; rejects while disconnected. */
   publishControl(topic: string, payload: string | Buffer, retain = false): Promise<void> {
-    const client = this.client;
-    if (this.state !== 'connected' || !client) return Promise.reject(new Error(`not connected (publishing ${topic})`));
-    return new Promise((resolve, reject) => client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve())));
+    return this.controlPlane.publish(topic, payload, retain);
   }
 
   /** Accept a features frame: on disk before this returns. Throws WireError on a bad frame. */

@@ -2,6 +2,7 @@
 // project's own head and tail into one full model, and small CNNs with seeded random weights.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { prng } from '../../bench/fuzz';
 import {
   ElemType, Graph, ModelProto, NodeProto, TensorProto, floatTensor, graph, model, node, readModel, valueInfo, writeModel,
 } from '../../lib/split/onnx-proto';
@@ -36,17 +37,8 @@ export function composeHeadTail(head: ModelProto, tail: ModelProto, link: string
   return model(g, head);
 }
 
-/** A small deterministic PRNG (mulberry32), so random weights are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded random weights, the same on every run (the fuzzer's mulberry32). */
+export const rng = prng;
 
 function randomWeights(n: number, scale: number, random: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale);
