@@ -12,7 +12,6 @@ import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { BundlePublisher, UpdateReport } from '../lib/ota/publisher';
 import type { ModelSlot } from '../lib/model';
 
-const OTA_NODES = ['split-ota', 'split-health'].map((type) => require(`../nodes/${type}/${type}`));
 
 let broker: EmbeddedBroker;
 let key: TestKey;
@@ -81,7 +80,7 @@ before(async () => {
   broker = await startEmbeddedBroker();
   await startRed();
   helper.settings({ userDir: tempDir('userdir'), splitDnn: { otaPublicKey: key.publicPem } });
-  await helper.load([...ALL_NODES, ...OTA_NODES], flow(broker.url), {});
+  await helper.load(ALL_NODES, flow(broker.url), {});
   await Promise.all(['model-edge', 'model-cloud'].map((id) => (helper.getNode(id) as unknown as { runtime: Promise<unknown> }).runtime));
   sent = new Collector('sent');
   results = new Collector('results');

@@ -5,12 +5,11 @@ import * as fs from 'node:fs';
 import { helper, startRed, ALL_NODES } from './red';
 
 const [url, userDir, bundle, keyFile] = process.argv.slice(2);
-const OTA = require('../../nodes/split-ota/split-ota');
 
 async function main(): Promise<void> {
   await startRed();
   helper.settings({ userDir, splitDnn: { otaPublicKey: fs.readFileSync(keyFile, 'utf8') } });
-  await helper.load([...ALL_NODES, OTA], [
+  await helper.load(ALL_NODES, [
     { id: 'f1', type: 'tab' },
     { id: 'model', type: 'split-model', bundle, workers: '1' },
     { id: 'link', type: 'split-link', broker: url, protocol: '4', gateway: 'gw-kill', group: '', outboxDir: '' },
