@@ -55,7 +55,8 @@ function register(RED: NodeAPI): void {
       agent.start();
       agent.resumeStaged();
       status.set(key ? { fill: 'grey', shape: 'dot', text: `trusting key ${keyId(key)}` } : { fill: 'yellow', shape: 'ring', text: 'no key pinned: updates refused' });
-      if (!key) this.warn('no signing key pinned (splitDnn.otaPublicKey in settings, SPLIT_DNN_OTA_PUBLIC_KEY, or the node): every update will be refused');
+      // Secure by default, not an error: a runtime without a pinned key simply takes no updates.
+      if (!key) this.log('updates off: no signing key pinned (splitDnn.otaPublicKey in settings, SPLIT_DNN_OTA_PUBLIC_KEY, or the node): every update will be refused');
       return agent;
     })();
     this.agent.catch((err: Error) => { status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }); this.error(err.message); });
