@@ -70,7 +70,8 @@ def run(cfg, t0):
 
     # ---- stage 2: bottleneck units, backbone frozen ------------------------------
     ucfg = cfg["units"]
-    n_views = ucfg["search_epochs"] + ucfg["refine_epochs"]
+    # the views are cycled: beyond a few, fresh augmentations buy little and cost head passes
+    n_views = min(ucfg["search_epochs"] + ucfg["refine_epochs"], ucfg["max_views"])
     views, labels = bank.feature_views(net, data, norm, n_views, cfg["seed"], ucfg["subset"])
     # the frozen tail with BN folded computes the same function, ~10% faster per step
     tail = freeze(fold_bn(copy.deepcopy(net.tail)))
@@ -84,8 +85,10 @@ def run(cfg, t0):
     log("search front: " + ", ".join("%.1fB/%.4f" % (r["idealBytes"], r["accuracy"]) for r in front))
     timing["unitSearch"] = time.time() - t
     t = time.time()
-    refined = bank.refine([search[r["index"]] for r in picked], tail, views, labels, test_feats,
-                          test_y, unsplit_acc, ucfg, cfg["seed"], log)
+    refined = [search[r["index"]] for r in picked]
+    if ucfg["refine_epochs"]:  # optional second phase; by default the search units ship
+        refined = bank.refine(refined, tail, views, labels, test_feats, test_y, unsplit_acc,
+                              ucfg, cfg["seed"], log)
     timing["unitRefine"] = time.time() - t
     shipped = sorted(refined, key=lambda r: r["row"]["idealBytes"])  # level 0 = smallest
     del views
@@ -144,7 +147,7 @@ def run(cfg, t0):
         "bnFoldMaxAbsError": fold_err,
         "search": rows,
         "searchFront": [r["index"] for r in front],
-        "refined": [r["row"] for r in refined],
+        "refined": [r["row"] for r in refined] if ucfg["refine_epochs"] else [],
         "shipped": [r["row"] for r in shipped],
     }
     write_json(os.path.join(out, "train-report.json"), report)
@@ -156,7 +159,9 @@ def run(cfg, t0):
                   "unitSearchEpochs": ucfg["search_epochs"],
                   "unitRefineEpochs": ucfg["refine_epochs"],
                   "durationSeconds": round(time.time() - t0, 1),
-                  "command": "models/train/train.py" + (" --quick" if cfg["quick"] else ""),
+                  "command": "models/train/train.py" + (" --quick" if cfg["quick"] else "") + (
+                      " --backbone " + os.path.relpath(cfg["backboneCheckpoint"])
+                      if cfg["backboneCheckpoint"] else ""),
                   "report": "train-report.json"},
         files=file_hashes(out))
     write_json(os.path.join(out, "manifest.json"), manifest)
