@@ -13,6 +13,8 @@ const BENCHES: Record<string, () => Bench> = {
   fuzz: () => require('./fuzz'),
   link: () => require('./link'),
   pipeline: () => require('./pipeline'),
+  sparse: () => require('./sparse'),
+  rate: () => require('./rate'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

@@ -6,31 +6,19 @@
 // Images are encoded once at start (the gateway's encoder time is not what is compared);
 // the cloud decodes every image it receives. Answers come back as seq (u32) + class (u8).
 import mqtt from 'mqtt';
-import type { Sharp } from 'sharp';
 import { disableNagle } from '../lib/link/connect';
 import { ModelRuntime, preprocessPixels, readSamples, sampleImage } from '../lib/model';
 import { argmax } from '../lib/exit/policy';
 import { ResultSeconds } from './link-results';
+import { decodeImage, encodeImage, ImageCodec } from './image-codecs';
 
-type Codec = 'png' | 'webp';
-const sharp = (input: Buffer, raw?: { width: number; height: number; channels: 1 | 3 }): Sharp =>
-  (require('sharp') as (i: Buffer, o?: object) => Sharp)(input, raw ? { raw } : undefined);
+type Codec = ImageCodec;
 
 function arg(args: string[], name: string, fallback?: string): string {
   const i = args.indexOf(`--${name}`);
   const value = i >= 0 ? args[i + 1] : fallback;
   if (value === undefined) throw new Error(`--${name} is required`);
   return value;
-}
-
-export async function encodeImage(pixels: Uint8Array, size: { width: number; height: number; channels: 1 | 3 }, codec: Codec, quality = 75): Promise<Buffer> {
-  const img = sharp(Buffer.from(pixels), size);
-  return codec === 'png' ? img.png({ compressionLevel: 9, palette: false }).toBuffer() : img.webp({ quality }).toBuffer();
-}
-
-export async function decodeImage(bytes: Buffer, channels: 1 | 3): Promise<Uint8Array> {
-  const img = sharp(bytes);
-  return new Uint8Array(await (channels === 1 ? img.greyscale() : img.removeAlpha()).raw().toBuffer());
 }
 
 async function connect(url: string): Promise<mqtt.MqttClient> {

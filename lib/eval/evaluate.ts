@@ -11,8 +11,12 @@ export interface RateReport {
   level: number; name: string; accuracy: number; dropPp: number;
   codedBytes: number; idealBytes: number; codedOverIdeal: number; symbolsPerFrame: number;
   /** The whole edge pipeline: exit at the default threshold, the rest through this rate. */
-  pipeline: { threshold: number; exitRate: number; accuracy: number; bytesPerInput: number };
+  pipeline: PipelinePoint;
+  /** The same at each calibration threshold. */
+  sweep: PipelinePoint[];
 }
+
+export interface PipelinePoint { threshold: number; exitRate: number; accuracy: number; bytesPerInput: number }
 
 export interface EvalReport {
   count: number;
@@ -95,19 +99,22 @@ export async function evaluate(rt: ModelRuntime, set: LabelledSet, thresholds?: 
       }
     });
     const accuracy = right / set.count;
-    const threshold = hasExit ? m.exit?.defaultThreshold ?? 0.8 : Number.POSITIVE_INFINITY;
-    let exits = 0; let pipeRight = 0; let sent = 0;
-    for (let i = 0; i < set.count; i++) {
-      const exit = exitConf[i] >= threshold;
-      if (exit) exits++;
-      else sent += frameBytes[i];
-      if ((exit ? exitPred[i] : ratePred[i]) === set.labels[i]) pipeRight++;
-    }
+    const pipelineAt = (threshold: number): PipelinePoint => {
+      let exits = 0; let pipeRight = 0; let sent = 0;
+      for (let i = 0; i < set.count; i++) {
+        const exit = exitConf[i] >= threshold;
+        if (exit) exits++;
+        else sent += frameBytes[i];
+        if ((exit ? exitPred[i] : ratePred[i]) === set.labels[i]) pipeRight++;
+      }
+      return { threshold, exitRate: exits / set.count, accuracy: pipeRight / set.count, bytesPerInput: sent / set.count };
+    };
     rates.push({
       level: r.level, name: r.name, accuracy, dropPp: (unsplitAccuracy - accuracy) * 100,
       codedBytes: bytes / set.count, idealBytes: ideal / set.count, codedOverIdeal: bytes / ideal,
       symbolsPerFrame: codec.symbolCount,
-      pipeline: { threshold, exitRate: exits / set.count, accuracy: pipeRight / set.count, bytesPerInput: sent / set.count },
+      pipeline: pipelineAt(hasExit ? m.exit?.defaultThreshold ?? 0.8 : Number.POSITIVE_INFINITY),
+      sweep: calibration.map((c) => pipelineAt(c.threshold)),
     });
   }
   return { count: set.count, unsplitAccuracy, exitAccuracy: hasExit ? correct(exitPred) / set.count : null, calibration, rates };
