@@ -10,7 +10,9 @@ import { launchBrowser } from './support/browser';
 import { startRuntime, Runtime } from './support/runtime';
 import { BUNDLE, REPO, tempDir } from './support/paths';
 
-const TYPES = ['sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats'];
+// Every node the package registers, less the config nodes (they live in the config sidebar).
+const CONFIG_TYPES = new Set(['split-model', 'split-link', 'gateway-board']);
+const TYPES = Object.keys(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))['node-red'].nodes).filter((t) => !CONFIG_TYPES.has(t));
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 let browser: Browser;
 const runtimes: Runtime[] = [];
@@ -40,7 +42,7 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   const category = page.locator('#red-ui-palette-split_DNN, [id^="red-ui-palette-base-category-split"]').first();
   await category.waitFor({ timeout: 10_000 });
   for (const type of TYPES) {
-    assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the palette`);
+    assert.equal(await category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the split DNN category`);
   }
   // Drag split-head from the palette onto the workspace, then open it.
   const source = page.locator('.red-ui-palette-node[data-palette-type="split-head"]');
