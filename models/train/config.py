@@ -29,8 +29,10 @@ def parse_args(argv, repo):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="folder with the four Fashion-MNIST IDX(.gz) files")
-    p.add_argument("--out", default=os.path.join(repo, "models", "fmnist-cnn"),
-                   help="bundle folder to write")
+    p.add_argument("--arch", choices=("dense", "sparse"), default="dense",
+                   help="sparse: predefined sparsity in head + exit (models/train/sparse.py)")
+    p.add_argument("--out", help="bundle folder to write (default models/fmnist-cnn, "
+                                 "or models/fmnist-cnn-sparse with --arch sparse)")
     p.add_argument("--runs", default=os.path.join(repo, "models", "train", "runs"),
                    help="scratch folder for checkpoints (not part of the bundle)")
     p.add_argument("--seed", type=int, default=0)
@@ -52,13 +54,15 @@ def parse_args(argv, repo):
     p.add_argument("--ship", type=int, default=5, help="number of units to ship (>= 4)")
     p.add_argument("--backbone", help="load a trained backbone checkpoint, skip stage 1")
     p.add_argument("--samples", type=int, default=1000)
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    a.out = a.out or os.path.join(repo, "models", "fmnist-cnn" + ("-sparse" if a.arch == "sparse" else ""))
+    return a
 
 
 def build_config(a):
     quick = a.quick
     return {
-        "quick": quick, "seed": a.seed, "threads": a.threads,
+        "quick": quick, "arch": a.arch, "seed": a.seed, "threads": a.threads,
         "data": a.data, "out": os.path.abspath(a.out), "runs": os.path.abspath(a.runs),
         "backboneCheckpoint": a.backbone, "samples": a.samples, "ship": max(4, a.ship),
         "backbone": {

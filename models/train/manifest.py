@@ -46,15 +46,19 @@ def _round_calib(rows):
 
 
 def build_manifest(mean, std, labels, calib, default_thr, rates, unsplit_acc, exit_acc,
-                   params, samples, training, files):
+                   params, samples, training, files, sparsity=None):
     c, h, w = SPLIT_SHAPE
+    head = ("sparse head (conv 1->32, then depthwise 3x3 + grouped 1x1 blocks with fixed "
+            "channel shuffles, fixed before training)" if sparsity else
+            "head 32-32-pool-64-64-pool")
+    extra = {"sparsity": sparsity} if sparsity else {}
     return {
         "format": FORMAT,
-        "name": "fmnist-cnn",
+        "name": "fmnist-cnn-sparse" if sparsity else "fmnist-cnn",
         "version": "1.0.0",
-        "description": ("Fashion-MNIST CNN split at 64x7x7 (head 32-32-pool-64-64-pool | "
-                        "tail 128-128-GAP-FC) with an early exit on the split tensor and a "
-                        "bank of %d bottleneck units trained with the backbone frozen." % len(rates)),
+        "description": ("Fashion-MNIST CNN split at 64x7x7 (%s | tail 128-128-GAP-FC) with an "
+                        "early exit on the split tensor and a bank of %d bottleneck units "
+                        "trained with the backbone frozen." % (head, len(rates))),
         "input": {
             "name": "input",
             "shape": [-1, 1, 28, 28],
@@ -81,6 +85,7 @@ def build_manifest(mean, std, labels, calib, default_thr, rates, unsplit_acc, ex
             "idealBytesRule": ("per channel p = (count+1)/(sum(count+1)+1); escape costs "
                                "log2(total) + log2(quant.max-quant.min+1) bits"),
         },
+        **extra,
         "samples": samples,
         "training": training,
         "files": files,

@@ -54,10 +54,18 @@ class Tail(nn.Module):
         return self.fc(self.body(f))
 
 
+ARCHS = ("dense", "sparse")
+
+
 class SplitNet(nn.Module):
-    def __init__(self):
+    def __init__(self, arch="dense"):
         super().__init__()
-        self.head, self.exit, self.tail = Head(), ExitBranch(), Tail()
+        if arch == "sparse":  # predefined sparsity at the edge (models/train/sparse.py)
+            from sparse import SparseExit, SparseHead
+            self.head, self.exit = SparseHead(), SparseExit()
+        else:
+            self.head, self.exit = Head(), ExitBranch()
+        self.tail = Tail()
 
     def forward(self, x):
         f = self.head(x)
@@ -78,6 +86,42 @@ class HeadExport(nn.Module):
 
 def count_params(module):
     return sum(p.numel() for p in module.parameters())
+
+
+@torch.no_grad()
+def count_macs(net, input_shape=(1, 1, 28, 28)):
+    """Multiply-accumulates per frame of the head, exit and tail: each Conv2d costs
+    out elements * (cin / groups) * kh * kw, each Linear in * out (BN folds away)."""
+    macs = {}
+
+    def hook(part):
+        def fn(m, inp, out):
+            if isinstance(m, nn.Conv2d):
+                n = out.numel() // out.shape[0] * m.in_channels // m.groups
+                macs[part] += n * m.kernel_size[0] * m.kernel_size[1]
+            else:
+                macs[part] += m.in_features * m.out_features
+        return fn
+
+    handles = []
+    for part in ("head", "exit", "tail"):
+        macs[part] = 0
+        for m in getattr(net, part).modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                handles.append(m.register_forward_hook(hook(part)))
+    was_training = net.training
+    net.eval()
+    net(torch.zeros(input_shape).contiguous(memory_format=torch.channels_last))
+    net.train(was_training)
+    for h in handles:
+        h.remove()
+    return {"%sMacs" % k: v for k, v in macs.items()}
+
+
+def arch_counts(net):
+    """Params and MACs of each part, the same way for every architecture."""
+    return {"headParams": count_params(net.head), "tailParams": count_params(net.tail),
+            "exitParams": count_params(net.exit), **count_macs(net)}
 
 
 def init_weights(module):

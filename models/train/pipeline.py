@@ -15,7 +15,7 @@ from evaluate import calibration, pick_default_threshold
 from export import (export_onnx, file_hashes, fold_bn, model_id, save_reference, write_json,
                     write_samples)
 from manifest import build_manifest, rate_entry
-from model import HeadExport, SplitNet, count_params, freeze, init_weights
+from model import HeadExport, SplitNet, arch_counts, freeze, init_weights
 from units import quantize
 
 
@@ -40,7 +40,7 @@ def run(cfg, t0):
 
     # ---- stage 1: backbone -------------------------------------------------------
     torch.manual_seed(cfg["seed"])
-    net = SplitNet()
+    net = SplitNet(cfg["arch"])
     init_weights(net)
     os.makedirs(cfg["runs"], exist_ok=True)
     if cfg["backboneCheckpoint"]:
@@ -49,8 +49,9 @@ def run(cfg, t0):
         bb_info = {"loadedFrom": cfg["backboneCheckpoint"], "seconds": 0.0}
     else:
         bb_info = train_backbone(net, data, norm, cfg["backbone"], log, cfg["seed"])
-        ckpt = os.path.join(cfg["runs"], "backbone-seed%d%s.pt" % (
-            cfg["seed"], "-quick" if cfg["quick"] else ""))
+        ckpt = os.path.join(cfg["runs"], "backbone-seed%d%s%s.pt" % (
+            cfg["seed"], "-sparse" if cfg["arch"] == "sparse" else "",
+            "-quick" if cfg["quick"] else ""))
         torch.save(net.state_dict(), ckpt)
         bb_info["checkpoint"] = ckpt
     freeze(net)
@@ -130,8 +131,12 @@ def run(cfg, t0):
     samples = write_samples(out, data["test_x"], test_y, cfg["samples"])
     timing["export"] = time.time() - t
 
-    params = {"headParams": count_params(net.head), "tailParams": count_params(net.tail),
-              "exitParams": count_params(net.exit)}
+    params = arch_counts(net)  # params and MACs per part
+    sparsity = None
+    if cfg["arch"] == "sparse":
+        import sparse
+        sparsity = sparse.describe(net, arch_counts(SplitNet("dense")), params)
+        log("sparsity, dense / sparse: " + json.dumps(sparsity["denseOverSparse"]))
     timing["total"] = time.time() - t0
     # CPU seconds (all threads): comparable across runs even when the machine is shared
     cpu = os.times()
@@ -142,7 +147,7 @@ def run(cfg, t0):
         "environment": {"torch": torch.__version__, "python": platform.python_version(),
                         "threads": torch.get_num_threads(), "machine": platform.machine()},
         "preprocess": {"mean": mean, "std": std},
-        "backbone": bb_info, "params": params,
+        "backbone": bb_info, "params": params, "sparsity": sparsity,
         "unsplitAccuracy": unsplit_acc, "exitAccuracy": exit_acc, "exitCalibration": calib,
         "bnFoldMaxAbsError": fold_err,
         "search": rows,
@@ -154,12 +159,14 @@ def run(cfg, t0):
     manifest = build_manifest(
         mean=mean, std=std, labels=LABELS, calib=calib, default_thr=default_thr, rates=rates,
         unsplit_acc=unsplit_acc, exit_acc=exit_acc, params=params, samples=samples,
+        sparsity=sparsity,
         training={"seed": cfg["seed"], "quick": cfg["quick"],
                   "backboneEpochs": cfg["backbone"]["epochs"],
                   "unitSearchEpochs": ucfg["search_epochs"],
                   "unitRefineEpochs": ucfg["refine_epochs"],
                   "durationSeconds": round(time.time() - t0, 1),
                   "command": "models/train/train.py" + (" --quick" if cfg["quick"] else "") + (
+                      " --arch sparse --out " + os.path.relpath(out) if sparsity else "") + (
                       " --backbone " + os.path.relpath(cfg["backboneCheckpoint"])
                       if cfg["backboneCheckpoint"] else ""),
                   "report": "train-report.json"},
