@@ -50,3 +50,11 @@ test(`gateway SIGKILL with ${BACKLOG} frames in the outbox, restart: all deliver
   assert.ok(r.expected >= BACKLOG);
   assert.equal(r.reportedOnRestart, true, 'the restarted gateway says it resends a backlog');
 });
+
+test(`gateway SIGTERM (a service stop) with ${BACKLOG} frames in the outbox: a clean exit, no torn record, all delivered once after the restart`, async () => {
+  const r = await gatewayKill(fleet, { backlog: BACKLOG, fps: 500, signal: 'SIGTERM' });
+  nothingLostOrDoubled(r);
+  assert.ok(r.expected >= BACKLOG);
+  assert.equal(r.exitCode, 0, 'the runtime stopped its flows and exited by itself');
+  assert.equal(r.tornBytes, 0, 'the outbox was synced and closed, not cut mid-record');
+});

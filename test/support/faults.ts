@@ -149,12 +149,15 @@ async function until(test: () => boolean, timeoutMs: number, what: string): Prom
 
 /**
  * The link is down and `backlog` frames pile up in the gateway's outbox; the gateway is
- * SIGKILLed with the camera still running, the link returns, the gateway restarts (camera
- * off). Every frame its outbox held on disk at the kill must be answered, once.
+ * SIGKILLed (or, with signal SIGTERM, stopped as systemd stops it) with the camera still
+ * running, the link returns, the gateway restarts (camera off). Every frame its outbox held
+ * on disk at the kill must be answered, once.
  */
-export async function gatewayKill(fleet: Fleet, o: { backlog: number; fps?: number }): Promise<FaultReport> {
-  const gateway = 'gw-crash';
+export async function gatewayKill(fleet: Fleet, o: { backlog: number; fps?: number; signal?: 'SIGKILL' | 'SIGTERM' }): Promise<FaultReport> {
+  const signal = o.signal ?? 'SIGKILL';
+  const gateway = signal === 'SIGKILL' ? 'gw-crash' : 'gw-stop';
   const started = Date.now();
+  let exitCode: number | null = null;
   const outbox = outboxDir(fleet.dir, gateway);
   await fleet.broker.stop();
   try {
@@ -162,7 +165,7 @@ export async function gatewayKill(fleet: Fleet, o: { backlog: number; fps?: numb
     try {
       await until(() => readOutbox(outbox).frames.size >= o.backlog, budget(o.backlog), `${o.backlog} frames in the outbox`);
     } finally {
-      await first.stop('SIGKILL');
+      exitCode = await first.stop(signal);
     }
   } finally {
     await fleet.broker.restart();
@@ -178,8 +181,8 @@ export async function gatewayKill(fleet: Fleet, o: { backlog: number; fps?: numb
     const drainSeconds = (Date.now() - resumed) / 1000;
     await sleep(SETTLE_MS);
     return {
-      scenario: 'gateway SIGKILL with a backlog', frames: left.frames.size, ...tally(results.counts, left.frames.keys()),
-      seconds: (Date.now() - started) / 1000, killedAfter, tornBytes: left.tornBytes, drainSeconds,
+      scenario: `gateway ${signal} with a backlog`, frames: left.frames.size, ...tally(results.counts, left.frames.keys()),
+      seconds: (Date.now() - started) / 1000, killedAfter, tornBytes: left.tornBytes, drainSeconds, exitCode,
       reportedOnRestart: /outbox: \d+ frames pending from before the restart/.test(edge.output()),
     };
   } finally {
