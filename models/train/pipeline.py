@@ -166,7 +166,8 @@ def run(cfg, t0):
                   "unitRefineEpochs": ucfg["refine_epochs"],
                   "durationSeconds": round(time.time() - t0, 1),
                   "command": "models/train/train.py" + (" --quick" if cfg["quick"] else "") + (
-                      " --arch sparse --out " + os.path.relpath(out) if sparsity else "") + (
+                      " --arch sparse --epochs %d --out %s" % (
+                          cfg["backbone"]["epochs"], os.path.relpath(out)) if sparsity else "") + (
                       " --backbone " + os.path.relpath(cfg["backboneCheckpoint"])
                       if cfg["backboneCheckpoint"] else ""),
                   "report": "train-report.json"},
