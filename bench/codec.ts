@@ -12,6 +12,7 @@ import * as zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { CoderTables, EntropySpec, QuantSpec, buildCoderTables, crossEntropyBits, decodeSymbols, encodeSymbols, quantize } from '../lib/codec';
 import { prng } from './fuzz';
+import { flag } from './flags';
 
 interface Level {
   name: string;
@@ -25,11 +26,6 @@ interface Level {
 const SHIPPED_BUNDLE = path.resolve(__dirname, '..', '..', 'models', 'fmnist-cnn');
 
 const GOALS = { codedOverIdeal: 1.02, encodeMBps: 50, decodeMBps: 50 };
-
-function argValue(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-}
 
 /** Per-channel histograms as the manifest's entropy spec (offset = smallest symbol seen). */
 export function tablesFromSymbols(frames: Int32Array[], channels: number, precisionBits = 14): EntropySpec {
@@ -188,9 +184,9 @@ function measure(level: Level) {
 }
 
 export async function run(args: string[]) {
-  const frameCount = Number(argValue(args, '--frames') ?? 4000);
+  const frameCount = Number(flag(args, 'frames') ?? 4000);
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new Error('--frames needs a positive integer');
-  const dir = args.includes('--synthetic') ? undefined : argValue(args, '--bundle') ?? SHIPPED_BUNDLE;
+  const dir = args.includes('--synthetic') ? undefined : flag(args, 'bundle') ?? SHIPPED_BUNDLE;
   const source = dir ? await bundleLevels(dir, frameCount) : { name: 'synthetic Laplacian latents', levels: syntheticLevels(frameCount) };
   const levels = source.levels.map(measure);
   const worst = (pick: (l: (typeof levels)[number]) => number, agg: (...x: number[]) => number) => agg(...levels.map(pick));

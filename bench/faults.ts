@@ -8,17 +8,13 @@ import * as os from 'node:os';
 import { startFleet, steady, brokerKill, brokerDown, linkBlackhole, tailKill, gatewayKill, FaultReport } from '../test/support/faults';
 import { BUNDLE } from '../test/support/paths';
 import { loadBundle } from '../lib/model';
-
-function arg(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-}
+import { flag } from './flags';
 
 export async function run(args: string[]): Promise<unknown> {
-  const frames = arg(args, 'frames', 5000);
-  const fps = arg(args, 'fps', 200);
-  const backlog = arg(args, 'backlog', 10_000);
-  const tails = arg(args, 'tails', 3);
+  const frames = Number(flag(args, 'frames') ?? 5000);
+  const fps = Number(flag(args, 'fps') ?? 200);
+  const backlog = Number(flag(args, 'backlog') ?? 10_000);
+  const tails = Number(flag(args, 'tails') ?? 3);
   const fleet = await startFleet(tails);
   const scenarios: FaultReport[] = [];
   try {

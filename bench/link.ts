@@ -20,11 +20,7 @@ import { startRuntime, Runtime } from '../test/support/runtime';
 import { freePort } from '../test/support/mosquitto';
 import { createShapedLink, ShapedLink, startReady } from './shaped-link';
 import { RESULT_FUNCTION, ResultCollector, summarizeSeconds } from './link-results';
-
-function arg(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-}
+import { flag } from './flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** ORT's first runs allocate and optimise: the first seconds are not what is measured. */
@@ -99,14 +95,14 @@ async function measure(run: Run, variant: string, start: () => Promise<Gateway>)
 }
 
 export async function run(args: string[]): Promise<unknown> {
-  const seconds = Number(arg(args, 'seconds', '30'));
-  const fps = Number(arg(args, 'fps', '400'));
-  const kbit = Number(arg(args, 'kbit', '256'));
-  const thenKbit = Number(arg(args, 'then-kbit', '64'));
-  const delayMs = Number(arg(args, 'delay-ms', '50'));
+  const seconds = Number(flag(args, 'seconds') ?? 30);
+  const fps = Number(flag(args, 'fps') ?? 400);
+  const kbit = Number(flag(args, 'kbit') ?? 256);
+  const thenKbit = Number(flag(args, 'then-kbit') ?? 64);
+  const delayMs = Number(flag(args, 'delay-ms') ?? 50);
   const manifest = (await loadBundle(BUNDLE)).manifest;
   const levels = manifest.rates.map((r) => String(r.level));
-  const variants = arg(args, 'variants', ['auto', ...levels, 'png', 'webp'].join(',')).split(',');
+  const variants = (flag(args, 'variants') ?? ['auto', ...levels, 'png', 'webp'].join(',')).split(',');
   const dir = tempDir('bench-link');
   const brokerPort = await freePort();
   const link = await createShapedLink({ kbitPerSec: kbit, delayMs }, dir, brokerPort);

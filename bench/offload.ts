@@ -11,12 +11,11 @@ import { ModelRuntime, preprocessPixels, readSamples, sampleImage } from '../lib
 import { argmax } from '../lib/exit/policy';
 import { ResultSeconds } from './link-results';
 import { decodeImage, encodeImage, ImageCodec } from './image-codecs';
+import { flag } from './flags';
 
-type Codec = ImageCodec;
-
+/** A flag this role cannot do without (or its fallback). */
 function arg(args: string[], name: string, fallback?: string): string {
-  const i = args.indexOf(`--${name}`);
-  const value = i >= 0 ? args[i + 1] : fallback;
+  const value = flag(args, name) ?? fallback;
   if (value === undefined) throw new Error(`--${name} is required`);
   return value;
 }
@@ -29,7 +28,7 @@ async function connect(url: string): Promise<mqtt.MqttClient> {
 }
 
 async function edge(args: string[]): Promise<void> {
-  const codec = arg(args, 'codec') as Codec;
+  const codec = arg(args, 'codec') as ImageCodec;
   const fps = Number(arg(args, 'fps'));
   const frames = Number(arg(args, 'frames'));
   const gateway = arg(args, 'gateway', 'offload');

@@ -9,6 +9,7 @@ import { readFlow, patch, asHelper, withoutDashboard } from '../test/support/flo
 import { BUNDLE, tempDir } from '../test/support/paths';
 import { startEmbeddedBroker } from '../lib/broker/embedded';
 import { loadBundle } from '../lib/model';
+import { flag } from './flags';
 
 interface Step {
   targetFps: number; sent: number; delivered: number; fps: number; p50Ms: number; p99Ms: number;
@@ -17,15 +18,10 @@ interface Step {
 
 const quantile = (xs: number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 
-function arg(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-}
-
 export async function run(args: string[]): Promise<unknown> {
-  const rates = arg(args, 'rates', '250,500,1000,2000,4000').split(',').map(Number);
-  const seconds = Number(arg(args, 'seconds', '5'));
-  const rate = arg(args, 'rate', 'auto');
+  const rates = (flag(args, 'rates') ?? '250,500,1000,2000,4000').split(',').map(Number);
+  const seconds = Number(flag(args, 'seconds') ?? 5);
+  const rate = flag(args, 'rate') ?? 'auto';
   const broker = await startEmbeddedBroker(0);
   Object.assign(process.env, { SPLIT_DNN_BUNDLE: BUNDLE, SPLIT_DNN_BROKER: broker.url, SPLIT_DNN_MQTT_VERSION: '4', SPLIT_DNN_GATEWAY: 'bench', SPLIT_DNN_FPS: '1', SPLIT_DNN_CA_FILE: '' });
   await startRed();

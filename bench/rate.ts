@@ -15,14 +15,10 @@ import { readFashionMnistTest } from '../lib/eval/idx';
 import { argmax } from '../lib/exit/policy';
 import { decodeImage, encodeImage } from './image-codecs';
 import { plotRateAccuracy, RatePoint } from './rate-plot';
+import { flag } from './flags';
 
 const SHIPPED_BUNDLE = path.resolve(__dirname, '..', '..', 'models', 'fmnist-cnn');
 const WEBP_QUALITIES = [10, 25, 50, 75, 90];
-
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 /** Accuracy of the whole model (head + tail) on images after a codec's round trip. */
 async function offloaded(rt: ModelRuntime, set: LabelledSet, codec: 'png' | 'webp', quality = 75): Promise<{ bytes: number; accuracy: number }> {
@@ -50,11 +46,11 @@ async function offloaded(rt: ModelRuntime, set: LabelledSet, codec: 'png' | 'web
 }
 
 export async function run(args: string[]): Promise<unknown> {
-  const rt = await ModelRuntime.open(arg(args, 'bundle') ?? SHIPPED_BUNDLE);
+  const rt = await ModelRuntime.open(flag(args, 'bundle') ?? SHIPPED_BUNDLE);
   try {
     const test = await readFashionMnistTest();
     const full: LabelledSet = test ?? await readSamples(rt.bundle);
-    const limit = Math.min(Number(arg(args, 'limit') ?? full.count), full.count);
+    const limit = Math.min(Number(flag(args, 'limit') ?? full.count), full.count);
     const per = full.images.length / full.count;
     const set: LabelledSet = { images: full.images.subarray(0, limit * per), labels: full.labels.subarray(0, limit), count: limit };
     const report = await evaluate(rt, set);
@@ -69,7 +65,7 @@ export async function run(args: string[]): Promise<unknown> {
     const png = await offloaded(rt, set, 'png');
     points.push({ kind: 'png', label: 'PNG', ...png });
     for (const q of WEBP_QUALITIES) points.push({ kind: 'webp', label: `WebP q${q}`, ...await offloaded(rt, set, 'webp', q) });
-    const plot = arg(args, 'plot');
+    const plot = flag(args, 'plot');
     if (plot) fs.writeFileSync(plot, plotRateAccuracy(points, `${rt.manifest.name} on ${set.count} test images`));
     return {
       bench: 'rate', bundle: `${rt.manifest.name} ${rt.manifest.version} (${rt.modelId})`, images: set.count,

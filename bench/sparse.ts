@@ -11,14 +11,10 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ModelRuntime } from '../lib/model';
+import { flag } from './flags';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BATCHES = [1, 32];
-
-function argValue(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -73,10 +69,10 @@ function counts(side: Side, fallback: Record<string, number> = {}) {
 }
 
 export async function run(args: string[]): Promise<unknown> {
-  const denseDir = path.resolve(argValue(args, '--dense') ?? path.join(ROOT, 'models', 'fmnist-cnn'));
-  const sparseDir = path.resolve(argValue(args, '--sparse') ?? path.join(ROOT, 'models', 'fmnist-cnn-sparse'));
-  const reps = Number(argValue(args, '--reps') ?? 400);
-  const threads = Number(argValue(args, '--threads') ?? 1);
+  const denseDir = path.resolve(flag(args, 'dense') ?? path.join(ROOT, 'models', 'fmnist-cnn'));
+  const sparseDir = path.resolve(flag(args, 'sparse') ?? path.join(ROOT, 'models', 'fmnist-cnn-sparse'));
+  const reps = Number(flag(args, 'reps') ?? 400);
+  const threads = Number(flag(args, 'threads') ?? 1);
   const sides = [await openSide(denseDir, threads), await openSide(sparseDir, threads)];
   try {
     const latency: Record<string, unknown> = {};
