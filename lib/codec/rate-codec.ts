@@ -38,3 +38,17 @@ export class RateCodec {
     return dequantize(this.decodeSymbols(payload), this.rate.quant.step);
   }
 }
+
+// One set of coders per manifest, shared by every node that codes its frames; a manifest
+// that is gone (an update replaced it) takes its coders with it.
+const codersByManifest = new WeakMap<object, RateCodec[]>();
+
+/** The coders of every rate level of a bundle, built once per manifest. */
+export function codecsFor(manifest: { rates: RateLevel[] }): RateCodec[] {
+  let codecs = codersByManifest.get(manifest);
+  if (!codecs) {
+    codecs = manifest.rates.map((r) => new RateCodec(r));
+    codersByManifest.set(manifest, codecs);
+  }
+  return codecs;
+}

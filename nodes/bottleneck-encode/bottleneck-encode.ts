@@ -2,7 +2,7 @@
 // code → one wire frame (Buffer), numbered per gateway for dedupe and gap detection.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
-import { RateCodec } from '../../lib/codec/rate-codec';
+import { codecsFor, type RateCodec } from '../../lib/codec/rate-codec';
 import { encodeFrame } from '../../lib/wire';
 import { processSequencer } from '../../lib/link/sequence';
 import { RateController } from '../../lib/rate/controller';
@@ -49,13 +49,6 @@ function register(RED: NodeAPI): void {
       text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
     }));
 
-    // Coders per version: an update brings its own tables.
-    const coders = new WeakMap<ModelRuntime, RateCodec[]>();
-    const codecsOf = (rt: ModelRuntime): RateCodec[] => {
-      let c = coders.get(rt);
-      if (!c) { c = rt.manifest.rates.map((r) => new RateCodec(r)); coders.set(rt, c); }
-      return c;
-    };
     /** The version this frame's head ran on (msg.modelId from split-head), else the current one. */
     const versionFor = (modelId: unknown): ModelRuntime => {
       const rt = typeof modelId === 'string' ? config!.slot.get(modelId) : undefined;
@@ -64,7 +57,7 @@ function register(RED: NodeAPI): void {
     };
     const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => {
       if (!GATEWAY_ID.test(gateway)) throw new Error(`gateway id "${gateway}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
-      const codecs = codecsOf(rt);
+      const codecs = codecsFor(rt.manifest);
       frameBytes = expectedFrameBytes(rt, gateway);
       if (!auto && !(Number.isInteger(fixed) && fixed >= 0 && fixed < codecs.length)) {
         this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
@@ -100,7 +93,7 @@ function register(RED: NodeAPI): void {
       if (!ready) throw new Error('bottleneck-encode has no split-model configured');
       await ready;
       const rt = versionFor(msg.modelId);
-      const codecs = codecsOf(rt);
+      const codecs = codecsFor(rt.manifest);
       // A message without features is a control message: it sets the node's rate for good.
       if (msg.features === undefined && msg.rate !== undefined) {
         const rate = parseRate(msg.rate, codecs.length);

@@ -6,7 +6,7 @@
 // whole stream, through the answers of the other tails.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
-import { RateCodec } from '../../lib/codec/rate-codec';
+import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
 import { confidence } from '../../lib/exit';
@@ -32,13 +32,6 @@ function register(RED: NodeAPI): void {
       text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${rejected ? `, ${rejected} bad` : ''}`,
     }));
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
-    // Coders per version held: frames from gateways on different versions decode side by side.
-    const coders = new WeakMap<ModelRuntime, RateCodec[]>();
-    const codecsOf = (rt: ModelRuntime): RateCodec[] => {
-      let c = coders.get(rt);
-      if (!c) { c = rt.manifest.rates.map((r) => new RateCodec(r)); coders.set(rt, c); }
-      return c;
-    };
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
 
@@ -75,7 +68,7 @@ function register(RED: NodeAPI): void {
       }
       if (seen.duplicate) msg.duplicate = true;
       const rt = config!.slot.get(f.modelId) ?? config!.slot.current;
-      const codecs = codecsOf(rt);
+      const codecs = codecsFor(rt.manifest);
       const why = f.modelId !== rt.modelId ? `frame is for model ${f.modelId}, this tail runs ${config!.slot.ids().map((id) => `${id} (${config!.slot.get(id)!.manifest.name} ${config!.slot.get(id)!.manifest.version})`).join(', ')}`
         : !codecs[f.rateLevel] ? `rate level ${f.rateLevel} does not exist (0..${codecs.length - 1})`
         : f.shape.join('x') !== codecs[f.rateLevel].shape.join('x') ? `symbol shape ${f.shape.join('x')} does not match rate ${f.rateLevel} (${codecs[f.rateLevel].shape.join('x')})`
