@@ -11,7 +11,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from backbone import CL, lr_at, predict
+from backbone import CL, kd_loss, lr_at, predict
 from data import augment, batches
 from entropy import FactorizedPrior, count_tables, empirical_entropy_bytes, ideal_bits
 from model import count_params
@@ -32,11 +32,6 @@ def feature_views(net, data, norm, n_views, seed, subset=0):
         logits, _, feats = predict(net, x, norm)
         views.append((feats.half(), logits))
     return views, y
-
-
-def kd_loss(student, teacher, t):
-    return F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1),
-                    reduction="batchmean", log_target=True) * (t * t)
 
 
 class Unit(torch.nn.Module):

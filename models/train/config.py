@@ -53,6 +53,8 @@ def parse_args(argv, repo):
     p.add_argument("--grid", type=parse_grid, help="unit search, 'C:S:LAMBDA:STEP,...'")
     p.add_argument("--ship", type=int, default=5, help="number of units to ship (>= 4)")
     p.add_argument("--backbone", help="load a trained backbone checkpoint, skip stage 1")
+    p.add_argument("--teacher", help="dense backbone checkpoint to distill from in stage 1 "
+                                     "(its tail logits teach both the tail and the exit)")
     p.add_argument("--samples", type=int, default=1000)
     a = p.parse_args(argv)
     a.out = a.out or os.path.join(repo, "models", "fmnist-cnn" + ("-sparse" if a.arch == "sparse" else ""))
@@ -71,6 +73,7 @@ def build_config(a):
             "batch_size": a.batch_size, "lr": a.lr, "weight_decay": 5e-4,
             "label_smoothing": 0.1, "exit_weight": a.exit_weight, "shift": 2,
             "erase_p": a.erase, "eval_every": 1 if quick else 3,
+            "teacher": a.teacher, "kd_weight": 1.0, "kd_temperature": 4.0,
         },
         "units": {
             # every unit gets one warm-up + cosine schedule over all its epochs: c16-s4

@@ -27,6 +27,16 @@ class Logger:
         print("[%7.1fs] %s" % (time.time() - self.t0, msg), flush=True)
 
 
+def load_teacher(path, log):
+    """A dense SplitNet from a checkpoint, frozen, for distillation (None without one)."""
+    if not path:
+        return None
+    teacher = SplitNet("dense")
+    teacher.load_state_dict(torch.load(path))
+    log("distilling from the dense backbone " + path)
+    return freeze(teacher.to(memory_format=torch.channels_last))
+
+
 def run(cfg, t0):
     log = Logger(t0)
     timing = {}
@@ -48,7 +58,8 @@ def run(cfg, t0):
         net.to(memory_format=torch.channels_last)
         bb_info = {"loadedFrom": cfg["backboneCheckpoint"], "seconds": 0.0}
     else:
-        bb_info = train_backbone(net, data, norm, cfg["backbone"], log, cfg["seed"])
+        bb_info = train_backbone(net, data, norm, cfg["backbone"], log, cfg["seed"],
+                                 load_teacher(cfg["backbone"]["teacher"], log))
         ckpt = os.path.join(cfg["runs"], "backbone-seed%d%s%s.pt" % (
             cfg["seed"], "-sparse" if cfg["arch"] == "sparse" else "",
             "-quick" if cfg["quick"] else ""))
@@ -168,6 +179,8 @@ def run(cfg, t0):
                   "command": "models/train/train.py" + (" --quick" if cfg["quick"] else "") + (
                       " --arch sparse --epochs %d --out %s" % (
                           cfg["backbone"]["epochs"], os.path.relpath(out)) if sparsity else "") + (
+                      " --teacher " + os.path.relpath(cfg["backbone"]["teacher"])
+                      if cfg["backbone"]["teacher"] else "") + (
                       " --backbone " + os.path.relpath(cfg["backboneCheckpoint"])
                       if cfg["backboneCheckpoint"] else ""),
                   "report": "train-report.json"},
