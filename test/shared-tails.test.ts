@@ -11,7 +11,7 @@ import { startEdge, ResultLog, tally, streamKeys } from './support/fleet';
 import { featuresFrame } from './support/frames';
 import { BUNDLE } from './support/paths';
 import { ModelRuntime } from '../lib/model';
-import { decodeFrame } from '../lib/wire';
+import { decodeFrame, framesOf } from '../lib/wire';
 import { topics } from '../lib/link/topics';
 
 const FRAMES = 300;
@@ -48,7 +48,7 @@ test('over the network: a duplicate is answered again without a second inference
   try {
     const gateway = 'gw-raw';
     const answers: number[] = [];
-    client.on('message', (_t, payload) => answers.push(decodeFrame(payload).seq));
+    client.on('message', (_t, payload) => answers.push(...framesOf(payload).map((f) => decodeFrame(f).seq)));
     await client.subscribeAsync(topics.resultsFor(gateway), { qos: 1 });
     const frames = new Map<number, Buffer>();
     for (const seq of [0, 1, 2, 3, 4, 5, 6]) frames.set(seq, await featuresFrame(rt, seq, 0, seq, gateway, 7));

@@ -5,7 +5,8 @@
 // is answered again from that copy, and gaps are judged on what the whole group has seen.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
-import { decodeFrame, Frame } from '../wire';
+import { decodeFrame, Frame, framesOf } from '../wire';
+import { AnswerBatcher } from './answer-batch';
 import { clientOptions, disableNagle, LinkSettings } from './connect';
 import { ControlPlane } from './control';
 import { topics, parseTopic, topicMatches, TAIL_GROUP } from './topics';
@@ -23,13 +24,15 @@ export interface CloudLinkOptions {
   answers?: number;
   /** This runtime's name on the control plane (updates to a tail, health). */
   name?: string;
+  /** How long the answers to one batch wait for the last of them before leaving (ms). */
+  batchWaitMs?: number;
 }
 
 export interface GatewayState { gateway: string; live: boolean; bootId: number; since: number; body?: Record<string, unknown> }
 
 export interface CloudLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
-  received: number; answered: number; queued: number; duplicates: number;
+  received: number; answered: number; messages: number; queued: number; duplicates: number;
   gapsOpen: number; gapsReported: number; lastError: string | null; subscription: string;
 }
 
@@ -37,8 +40,9 @@ export class CloudLink extends EventEmitter {
   private client: mqtt.MqttClient | null = null;
   private state: CloudLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
-  private readonly queue: { topic: string; frame: Buffer }[] = [];
-  private readonly counts = { received: 0, answered: 0, duplicates: 0 };
+  private readonly queue: { topic: string; message: Buffer; answers: number }[] = [];
+  private readonly counts = { received: 0, answered: 0, messages: 0, duplicates: 0 };
+  private readonly batcher: AnswerBatcher;
   private readonly answers = new Map<string, Buffer>();
   private readonly gaps: GapWatch;
   private readonly timer: NodeJS.Timeout;
@@ -53,6 +57,7 @@ export class CloudLink extends EventEmitter {
     this.shared = opts.group !== null && opts.settings.protocolVersion === 5;
     this.subscription = topics.allFeatures(this.shared, opts.group ?? TAIL_GROUP);
     this.gaps = new GapWatch(opts.reorderMs);
+    this.batcher = new AnswerBatcher((topic, message, answers) => this.publish(topic, message, answers), opts.batchWaitMs);
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
   }
@@ -91,15 +96,36 @@ export class CloudLink extends EventEmitter {
     });
     this.gaps.restartClock();
     this.setState('connected');
-    for (const { topic, frame } of this.queue.splice(0)) this.publish(topic, frame);
+    for (const { topic, message, answers } of this.queue.splice(0)) this.publish(topic, message, answers);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
     const parts = parseTopic(topic);
     if (parts?.kind !== 'features' && [...this.controlPlane.filters].some((f) => topicMatches(f, topic))) this.emit('control', topic, payload);
     else if (parts?.kind === 'state') this.onState(parts.gateway, payload);
-    else if (parts?.kind === 'results') this.onAnswerSeen(payload);
-    else this.onFrame(payload, topic);
+    else if (parts?.kind === 'results') this.onAnswersSeen(payload);
+    else this.onMessageFrames(payload, topic);
+  }
+
+  /** A features message: one frame, or a batch whose answers then leave together. */
+  private onMessageFrames(payload: Buffer, topic: string): void {
+    let frames: Buffer[];
+    try {
+      frames = framesOf(payload);
+    } catch (err) {
+      // The gateway resends every frame of it that stays unanswered: nothing is lost.
+      this.fail(new Error(`malformed batch on ${topic}: ${(err as Error).message}`));
+      return;
+    }
+    if (frames.length > 1) {
+      const heads = frames.map((frame) => { try { return decodeFrame(frame); } catch { return null; } });
+      const first = heads.find((f) => f?.kind === 'features');
+      if (first) {
+        const same = heads.filter((f): f is Frame => f?.kind === 'features' && f.gatewayId === first.gatewayId && f.modelId === first.modelId);
+        this.batcher.expect(topics.results(first.gatewayId, first.modelId), same.map(frameKey));
+      }
+    }
+    for (const frame of frames) this.onFrame(frame, topic);
   }
 
   private onFrame(payload: Buffer, topic: string): void {
@@ -111,7 +137,7 @@ export class CloudLink extends EventEmitter {
       if (known) {
         // A resend: the gateway missed the answer (a broker restart, say), not the inference.
         this.counts.duplicates++;
-        this.publish(topics.results(f.gatewayId, f.modelId), known);
+        this.answer(f, known);
         return;
       }
     }
@@ -119,10 +145,14 @@ export class CloudLink extends EventEmitter {
     this.emit('frame', payload, topic);
   }
 
-  private onAnswerSeen(payload: Buffer): void {
-    let f: Frame;
-    try { f = decodeFrame(payload); } catch { return; }
-    if (f.kind === 'result' || f.kind === 'ack') this.remember(f, payload);
+  private onAnswersSeen(payload: Buffer): void {
+    let answers: Buffer[];
+    try { answers = framesOf(payload); } catch { return; }
+    for (const answer of answers) {
+      let f: Frame;
+      try { f = decodeFrame(answer); } catch { continue; }
+      if (f.kind === 'result' || f.kind === 'ack') this.remember(f, answer);
+    }
   }
 
   private remember(f: Frame, answer: Buffer): void {
@@ -167,18 +197,24 @@ export class CloudLink extends EventEmitter {
     const f = decodeFrame(frame);
     if (f.kind !== 'result' && f.kind !== 'ack') throw new Error(`cloud mqtt-transmit sends result or ack frames, got ${f.kind}`);
     this.remember(f, frame);
-    this.publish(topics.results(f.gatewayId, f.modelId), frame);
+    this.answer(f, frame);
     return f;
   }
 
-  private publish(topic: string, frame: Buffer): void {
+  /** With the rest of its batch, or alone. */
+  private answer(f: Frame, answer: Buffer): void {
+    if (!this.batcher.offer(frameKey(f), answer)) this.publish(topics.results(f.gatewayId, f.modelId), answer, 1);
+  }
+
+  private publish(topic: string, message: Buffer, answers: number): void {
     if (this.state !== 'connected' || !this.client) {
-      this.queue.push({ topic, frame });
+      this.queue.push({ topic, message, answers });
       if (this.queue.length > (this.opts.maxQueued ?? 10_000)) this.queue.shift();
       return;
     }
-    this.counts.answered++;
-    this.client.publish(topic, frame, { qos: 1 });
+    this.counts.answered += answers;
+    this.counts.messages++;
+    this.client.publish(topic, message, { qos: 1 });
   }
 
   stats(): CloudLinkStats {
@@ -190,6 +226,7 @@ export class CloudLink extends EventEmitter {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    this.batcher.flushAll();
     this.state = 'closed';
     clearInterval(this.timer);
     const client = this.client;

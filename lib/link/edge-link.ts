@@ -2,9 +2,11 @@
 // MQTT at QoS 1 within a window; a frame leaves the outbox only when the cloud answers
 // for it (result or ack). After a reconnect or restart everything pending is resent;
 // a frame with no answer for `resendAfterMs` is resent too (a tail may have died with it).
+// At most `publishWindow` messages wait for their PUBACK; frames that queue behind them
+// leave together in one batch, so the batches grow exactly when the link is the limit.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
-import { decodeFrame, encodeFrame, Frame, WireError } from '../wire';
+import { decodeFrame, encodeBatch, encodeFrame, framesOf, Frame, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
 import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
 import { ControlPlane } from './control';
@@ -21,12 +23,18 @@ export interface EdgeLinkOptions {
   /** Frames published and not yet answered, at most. */
   window?: number;
   resendAfterMs?: number;
+  /** Messages published and not yet acknowledged by the broker, at most (default 2). */
+  publishWindow?: number;
+  /** Frames per message at most (default 64; 1 = never batch). */
+  maxBatch?: number;
+  /** Frame bytes per message at most (default 16 KiB; a larger frame still goes alone). */
+  maxBatchBytes?: number;
   software?: string;
 }
 
 export interface EdgeLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
-  pending: number; inflight: number; published: number; resent: number; answered: number;
+  pending: number; inflight: number; published: number; messages: number; resent: number; answered: number;
   duplicates: number; dropped: number; rttMsP50: number | null; rttMsP95: number | null;
   ackedBytesPerSec: number; lastError: string | null; durable: boolean;
 }
@@ -38,14 +46,22 @@ export class EdgeLink extends EventEmitter {
   private client: mqtt.MqttClient | null = null;
   private readonly inflight = new Map<string, number>(); // key → sent at (ms)
   private cursor: IterableIterator<[string, Buffer]> | null = null;
+  /** Read from the cursor but left for the next batch (another topic, or no room). */
+  private held: [string, Buffer] | null = null;
+  /** Messages awaiting their PUBACK on this connection; `generation` tells connections apart. */
+  private publishing = 0;
+  private generation = 0;
   private state: EdgeLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
-  private readonly counts = { published: 0, resent: 0, answered: 0, duplicates: 0 };
+  private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0 };
   private readonly rtt = new RollingWindow();
   private readonly throughput = new Throughput();
   private readonly timer: NodeJS.Timeout;
   private readonly window: number;
   private readonly resendAfterMs: number;
+  private readonly publishWindow: number;
+  private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
   /** Control-plane topics (updates, health) subscribed on every connect. */
   private readonly controlPlane = new ControlPlane(() => (this.state === 'connected' ? this.client : null));
 
@@ -54,6 +70,9 @@ export class EdgeLink extends EventEmitter {
     this.outbox = new Outbox(opts.outbox);
     this.window = opts.window ?? 256;
     this.resendAfterMs = opts.resendAfterMs ?? 10_000;
+    this.publishWindow = Math.max(1, opts.publishWindow ?? 2);
+    this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, 0xffff));
+    this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? 16 * 1024);
     this.timer = setInterval(() => this.resendStale(), Math.min(1000, this.resendAfterMs / 2));
     this.timer.unref();
   }
@@ -78,7 +97,7 @@ export class EdgeLink extends EventEmitter {
   private setState(state: EdgeLinkStats['state']): void {
     if (this.state === state || this.state === 'closed') return;
     this.state = state;
-    if (state !== 'connected') { this.inflight.clear(); this.cursor = null; }
+    if (state !== 'connected') this.restartSending();
     this.emit('state', state);
   }
 
@@ -90,9 +109,17 @@ export class EdgeLink extends EventEmitter {
     client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
     this.setState('connected');
     // Everything pending goes again: anything in flight at the drop may be gone.
+    this.restartSending();
+    this.pump();
+  }
+
+  /** From the oldest pending frame again, with no message counted as in flight. */
+  private restartSending(): void {
     this.inflight.clear();
     this.cursor = null;
-    this.pump();
+    this.held = null;
+    this.publishing = 0;
+    this.generation++;
   }
 
   get gateway(): string { return this.opts.gateway; }
@@ -116,14 +143,21 @@ export class EdgeLink extends EventEmitter {
     return f;
   }
 
-  private publish(key: string, frame: Buffer, f?: Frame): void {
-    const head = f ?? decodeFrame(frame);
-    this.inflight.set(key, Date.now());
-    this.counts.published++;
-    const topic = topics.features(head.gatewayId, head.modelId);
-    this.client!.publish(topic, frame, { qos: 1 }, (err) => {
+  /** One message: a lone frame as itself, several as a batch. All share one topic. */
+  private publish(topic: string, batch: [string, Buffer][]): void {
+    const now = Date.now();
+    for (const [key] of batch) this.inflight.set(key, now);
+    this.counts.published += batch.length;
+    this.counts.messages++;
+    this.publishing++;
+    const generation = this.generation;
+    const payload = batch.length === 1 ? batch[0][1] : encodeBatch(batch.map(([, frame]) => frame));
+    this.client!.publish(topic, payload, { qos: 1 }, (err) => {
       // An MQTT 5 broker says why it refused a frame (an ACL, say); the frame stays pending.
       if (err && typeof (err as { code?: unknown }).code === 'number') this.fail(new Error(`broker refused frames on ${topic}: ${err.message}`));
+      if (generation !== this.generation) return; // a message of a connection that is gone
+      this.publishing--;
+      this.pump();
     });
   }
 
@@ -134,29 +168,77 @@ export class EdgeLink extends EventEmitter {
 
   private pump(): void {
     if (this.state !== 'connected' || !this.client) return;
-    while (this.inflight.size < this.window) {
+    while (this.publishing < this.publishWindow && this.inflight.size < this.window) {
+      const next = this.nextBatch();
+      if (!next) return;
+      this.publish(next.topic, next.batch);
+    }
+  }
+
+  /** The oldest pending frames not in flight that fit one message (same topic, within the caps). */
+  private nextBatch(): { topic: string; batch: [string, Buffer][] } | null {
+    const batch: [string, Buffer][] = [];
+    let topic = '';
+    let bytes = 0;
+    while (batch.length < this.maxBatch && this.inflight.size + batch.length < this.window) {
+      // a held frame may have been answered since (a late answer to an earlier copy)
+      const held = this.held && this.outbox.has(this.held[0]) ? this.held : null;
+      const entry = held ?? this.nextPending();
+      this.held = null;
+      if (!entry) break;
+      const head = decodeFrame(entry[1]);
+      const t = topics.features(head.gatewayId, head.modelId);
+      if (batch.length && (t !== topic || bytes + entry[1].length > this.maxBatchBytes)) {
+        this.held = entry;
+        break;
+      }
+      topic = t;
+      bytes += entry[1].length;
+      batch.push(entry);
+    }
+    return batch.length ? { topic, batch } : null;
+  }
+
+  private nextPending(): [string, Buffer] | null {
+    for (;;) {
       this.cursor ??= this.outbox.entries();
       const next = this.cursor.next();
-      if (next.done) { this.cursor = null; return; }
-      const [key, frame] = next.value;
-      if (!this.inflight.has(key)) this.publish(key, frame);
+      if (next.done) { this.cursor = null; return null; }
+      const [key] = next.value;
+      if (!this.inflight.has(key)) return next.value;
     }
   }
 
   private resendStale(): void {
     if (this.state !== 'connected') return;
     const cutoff = Date.now() - this.resendAfterMs;
+    let stale = 0;
     for (const [key, sentAt] of this.inflight) {
       if (sentAt > cutoff) break; // insertion order is send order
-      const frame = this.outbox.get(key);
       this.inflight.delete(key);
-      if (!frame) continue;
-      this.counts.resent++;
-      this.publish(key, frame);
+      stale++;
     }
+    if (!stale) return;
+    this.counts.resent += stale;
+    // From the oldest again: the stale frames are the oldest pending ones.
+    this.cursor = null;
+    this.held = null;
+    this.pump();
   }
 
   private onAnswer(payload: Buffer): void {
+    let answers: Buffer[];
+    try {
+      answers = framesOf(payload);
+    } catch (err) {
+      this.emit('bad-answer', err);
+      return;
+    }
+    for (const answer of answers) this.onAnswerFrame(answer);
+    this.pump();
+  }
+
+  private onAnswerFrame(payload: Buffer): void {
     let f: Frame;
     try {
       f = decodeFrame(payload);
@@ -178,7 +260,6 @@ export class EdgeLink extends EventEmitter {
     if (sentAt !== undefined) this.rtt.push(Date.now() - sentAt);
     this.throughput.add(size);
     this.emit('answer', f);
-    this.pump();
   }
 
   stats(): EdgeLinkStats {

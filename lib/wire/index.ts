@@ -7,3 +7,5 @@ export { DEFAULT_FRAME_LIMITS, FRAME_KINDS, KIND_CODE, MIN_FRAME_BYTES, WIRE_VER
 export type { Frame, FrameKind, FrameLimits, JsonObject } from './layout';
 export { jsonPayload, readBirth, readDeath, readResult } from './payload';
 export type { BirthBody, DeathBody, ResultBody } from './payload';
+export { DEFAULT_BATCH_LIMITS, MAX_BATCH_FRAMES, decodeBatch, encodeBatch, framesOf, isBatch } from './batch';
+export type { BatchLimits, DeflateMode } from './batch';

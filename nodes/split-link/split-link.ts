@@ -10,7 +10,7 @@ import type { LinkSettings } from '../../lib/link/connect';
 interface SplitLinkDef extends NodeDef {
   broker: string; protocol: string; clientId: string; gateway: string; group: string;
   verifyServer: boolean; caFile: string; certFile: string; keyFile: string;
-  outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string; keepalive: string;
+  outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string; batch: string; keepalive: string;
 }
 interface SplitLinkCredentials { username?: string; password?: string }
 
@@ -56,6 +56,7 @@ function register(RED: NodeAPI): void {
       outbox: { dir: outboxDir ? path.join(outboxDir, this.gateway) : undefined, maxFrames: Number(def.outboxMaxFrames) || undefined },
       window: Number(def.window) || undefined,
       resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
+      maxBatch: Number(def.batch) || undefined,
     }));
     this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined }));
 

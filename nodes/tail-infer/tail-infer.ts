@@ -91,7 +91,8 @@ function register(RED: NodeAPI): void {
       const inferred = (async () => {
         const logits = await rt.tail(await rt.decode(f.rateLevel, latent, 1), 1);
         const c = confidence(logits, 0, rt.manifest.labels.length, 'max_softmax');
-        const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: c.confidence, source: 'cloud', latencyMs: Date.now() - f.timestampMs };
+        // 4 decimals: a full double costs 13 more bytes in every answer on the downlink
+        const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: Math.round(c.confidence * 1e4) / 1e4, source: 'cloud', latencyMs: Date.now() - f.timestampMs };
         return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
       })();
       remember(key, inferred.then((r) => r.answer));

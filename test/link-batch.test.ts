@@ -1,0 +1,113 @@
+// Batching on a real (embedded) broker: frames that queue behind unacknowledged messages
+// leave together, the cloud answers each batch with one batch, and nothing is lost or
+// answered twice; an idle link still sends each frame alone, at once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as mqtt from 'mqtt';
+import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { EdgeLink } from '../lib/link/edge-link';
+import { CloudLink } from '../lib/link/cloud-link';
+import { decodeFrame, encodeFrame, framesOf, isBatch } from '../lib/wire';
+
+let broker: EmbeddedBroker;
+before(async () => { broker = await startEmbeddedBroker(); });
+after(async () => { await broker.close(); });
+
+const settings = () => ({ url: broker.url, protocolVersion: 4 as const });
+const until = async (cond: () => boolean, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 10)); }
+};
+const MODEL = '00112233aabbccdd';
+const features = (gw: string, seq: number) => encodeFrame({
+  kind: 'features', rateLevel: 1, modelId: MODEL, gatewayId: gw, bootId: 42, seq, timestampMs: Date.now(), shape: [4, 2, 2], payload: Buffer.from([seq & 0xff, 3, 5, 7, 11]),
+});
+
+/** A cloud that answers every frame it gets with a result naming the frame's seq. */
+async function answeringCloud(t: { after(fn: () => unknown): void }) {
+  const cloud = await CloudLink.open({ settings: settings(), group: null });
+  t.after(() => cloud.close());
+  cloud.on('frame', (payload: Buffer) => {
+    const f = decodeFrame(payload);
+    // answer out of order now and then, as parallel inference would
+    setTimeout(() => cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: f.seq % 10, label: 'x', confidence: 0.5, source: 'cloud' } })), f.seq % 3);
+  });
+  return cloud;
+}
+
+async function spyOn(filter: string) {
+  const spy = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  const messages: Buffer[] = [];
+  spy.on('message', (_t, p) => messages.push(p));
+  await spy.subscribeAsync(filter, { qos: 1 });
+  return { spy, messages };
+}
+
+test('a burst leaves in batches, is answered in batches, each frame exactly once', async (t) => {
+  const cloud = await answeringCloud(t);
+  const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-b', maxBatch: 50 });
+  t.after(() => edge.close());
+  const up = await spyOn('split/gw-b/+/features');
+  const down = await spyOn('split/gw-b/+/results');
+  t.after(() => Promise.all([up.spy.endAsync(), down.spy.endAsync()]));
+  await until(() => edge.connected && cloud.connected);
+  const answered = new Map<number, number>();
+  edge.on('answer', (f) => answered.set(f.seq, (answered.get(f.seq) ?? 0) + 1));
+  const N = 600;
+  for (let i = 0; i < N; i++) edge.submit(features('gw-b', i));
+  await until(() => answered.size === N && edge.outbox.size === 0);
+  await new Promise((r) => setTimeout(r, 200)); // a late duplicate would show here
+  assert.ok([...answered.values()].every((n) => n === 1), 'each frame answered once');
+  const s = edge.stats();
+  assert.equal(s.published, N);
+  assert.equal(s.duplicates, 0);
+  assert.ok(s.messages <= N / 10, `${s.messages} messages carried ${N} frames`);
+  // what crossed the broker: batches of at most 50 frames, every frame once
+  const upFrames = up.messages.flatMap((m) => framesOf(m));
+  assert.deepEqual(upFrames.map((f) => decodeFrame(f).seq).sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
+  assert.ok(up.messages.some(isBatch) && up.messages.every((m) => framesOf(m).length <= 50));
+  const upBytes = up.messages.reduce((n, m) => n + m.length, 0);
+  const frameBytes = upFrames.reduce((n, f) => n + f.length, 0);
+  assert.ok(upBytes < frameBytes * 0.6, `deflate: ${upBytes} B on the wire for ${frameBytes} B of frames`);
+  const c = cloud.stats();
+  assert.equal(c.answered, N);
+  assert.ok(c.messages < N / 5, `${c.messages} answer messages for ${N} answers`);
+  assert.equal(down.messages.flatMap((m) => framesOf(m)).length, N);
+});
+
+test('an idle link sends each frame alone, without waiting for company', async (t) => {
+  const cloud = await answeringCloud(t);
+  const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-i' });
+  t.after(() => edge.close());
+  const up = await spyOn('split/gw-i/+/features');
+  t.after(() => up.spy.endAsync());
+  await until(() => edge.connected && cloud.connected);
+  let answers = 0;
+  edge.on('answer', () => answers++);
+  for (let i = 0; i < 20; i++) {
+    edge.submit(features('gw-i', i));
+    await until(() => answers === i + 1);
+  }
+  assert.equal(edge.stats().messages, 20);
+  assert.equal(up.messages.length, 20);
+  assert.ok(up.messages.every((m) => !isBatch(m)), 'single frames, as before batching');
+});
+
+test('a malformed batch is reported and the link goes on serving; the gateway resends its frames', async (t) => {
+  const cloud = await answeringCloud(t);
+  const errors: string[] = [];
+  cloud.on('link-error', (e: Error) => errors.push(e.message));
+  const rogue = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  t.after(() => rogue.endAsync());
+  await until(() => cloud.connected);
+  await rogue.publishAsync(`split/gw-m/${MODEL}/features`, Buffer.from([0x53, 0x42, 1, 0, 2, 0, 5, 1, 2]), { qos: 1 });
+  await until(() => errors.length > 0);
+  assert.match(errors[0], /malformed batch on split\/gw-m\/.*TRUNCATED at batch\.frame/);
+  const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-m' });
+  t.after(() => edge.close());
+  let answers = 0;
+  edge.on('answer', () => answers++);
+  for (let i = 0; i < 30; i++) edge.submit(features('gw-m', i));
+  await until(() => answers === 30);
+  assert.equal(edge.outbox.size, 0);
+});
