@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CodecError, CoderTables, buildCoderTables, decodeSymbols, encodeSymbols } from '../lib/codec';
-import { WireError, crc32c, decodeFrame, encodeFrame } from '../lib/wire';
+import { WireError, crc32c, decodeBatch, decodeFrame, encodeBatch, encodeFrame } from '../lib/wire';
 
 export const VECTOR_DIR = path.resolve(__dirname, '../../test/vectors');
 
@@ -24,7 +24,7 @@ interface Corpus {
   tables: Record<string, CoderTables>;
 }
 export interface FuzzFailure {
-  target: 'frame' | 'stream';
+  target: 'frame' | 'stream' | 'batch';
   hex: string;
   shape?: readonly number[];
   tables?: string;
@@ -163,7 +163,8 @@ function tablesFor(corpus: Corpus, channels: number): string | undefined {
 
 /** One generated input: a frame for decodeFrame, or a stream for decodeSymbols. */
 interface FuzzInput {
-  target: 'frame' | 'stream';
+  /** batch: a batch of corpus frames, mutated, for decodeBatch and then each frame's decodeFrame */
+  target: 'frame' | 'stream' | 'batch';
   bytes: Uint8Array;
   limits?: { maxPayloadBytes: number; maxSymbols: number };
   shape?: readonly number[];
@@ -173,6 +174,12 @@ interface FuzzInput {
 type Outcome = { kind: 'accepted' } | { kind: 'typed'; code: string } | { kind: 'uncaught' | 'violation'; error: string; input: FuzzInput };
 
 function generate(rnd: () => number, mut: Mutator, corpus: Corpus): FuzzInput {
+  if (rnd() < 0.1) {
+    const frames = Array.from({ length: 1 + mut.int(4) }, () => mut.pick(corpus.frames));
+    let bytes: Uint8Array = encodeBatch(frames, rnd() < 0.5 ? 'never' : 'always');
+    for (let m = mut.int(3); m > 0; m--) bytes = mut.mutate(bytes);
+    return { target: 'batch', bytes };
+  }
   if (rnd() < 0.6) {
     let bytes = mut.pick(corpus.frames);
     for (let m = 1 + mut.int(3); m > 0; m--) bytes = mut.mutate(bytes);
@@ -191,6 +198,14 @@ function generate(rnd: () => number, mut: Mutator, corpus: Corpus): FuzzInput {
 function evaluate(input: FuzzInput, corpus: Corpus): Outcome {
   let stage = input;
   try {
+    if (input.target === 'batch') {
+      const frames = decodeBatch(input.bytes);
+      if (!(input.bytes[3] & 1) && !sameBytes(encodeBatch(frames, 'never'), input.bytes)) {
+        return { kind: 'violation', error: 'accepted batch does not re-encode to its bytes', input };
+      }
+      for (const f of frames) decodeFrame(f);
+      return { kind: 'accepted' };
+    }
     if (input.target === 'frame') {
       const frame = decodeFrame(input.bytes, input.limits);
       if (!sameBytes(encodeFrame(frame, { maxPayloadBytes: 2 ** 32 - 1, maxSymbols: 2 ** 32 - 1 }), input.bytes)) {
@@ -236,7 +251,7 @@ export function runFuzz(opts: { count: number; seed?: number; corpus?: Corpus })
     const out = evaluate(input, corpus);
     const ms = performance.now() - t0;
     r.inputs++;
-    if (input.target === 'frame') r.frameInputs++;
+    if (input.target !== 'stream') r.frameInputs++;
     else r.streamInputs++;
     if (ms > r.slowestMs) [r.slowestMs, slowest] = [ms, input];
     if (ms > 100) r.slowInputs++;

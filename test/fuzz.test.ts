@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CodecError, buildCoderTables, decodeSymbols } from '../lib/codec';
-import { FrameInput, WireError, decodeFrame, encodeFrame } from '../lib/wire';
+import { FrameInput, WireError, decodeBatch, decodeFrame, encodeFrame } from '../lib/wire';
 import { FuzzFailure, REGRESSIONS_FILE, VECTOR_DIR, loadCorpus, prng, runFuzz } from '../bench/fuzz';
 
 test('fuzz: 100,000 mutated frames and streams raise only typed errors', () => {
@@ -67,6 +67,7 @@ test('every input that ever failed the fuzzer is replayed', () => {
     const bytes = Buffer.from(c.hex, 'hex');
     try {
       if (c.target === 'frame') decodeFrame(bytes);
+      else if (c.target === 'batch') decodeBatch(bytes).forEach((f) => decodeFrame(f));
       else decodeSymbols(bytes, c.shape!, buildCoderTables(codec.tableSets[c.tables!]), c.clamp!);
     } catch (e) {
       assert.ok(e instanceof WireError || e instanceof CodecError, `${c.hex}: ${String(e)}`);
