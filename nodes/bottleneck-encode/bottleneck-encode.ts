@@ -42,8 +42,9 @@ function register(RED: NodeAPI): void {
     let bytes = 0;
     let lastLevel = -1;
     let link: EdgeLink | null = null;
-    let controller: RateController | null = null;
-    let frameBytes: number[] | undefined;
+    // One controller per model version: an update may bring units of other sizes, and the
+    // byte budget must weigh the frames the current version really sends.
+    const controllers = new Map<string, RateController>();
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
       text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
@@ -58,7 +59,6 @@ function register(RED: NodeAPI): void {
     const ready: Promise<{ rt: ModelRuntime; codecs: RateCodec[] }> | null = config?.runtime.then((rt) => {
       if (!GATEWAY_ID.test(gateway)) throw new Error(`gateway id "${gateway}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
       const codecs = codecsFor(rt.manifest);
-      frameBytes = expectedFrameBytes(rt, gateway);
       if (!auto && !(Number.isInteger(fixed) && fixed >= 0 && fixed < codecs.length)) {
         this.warn(`rate ${def.rate} does not exist in ${rt.manifest.name}; using the largest, ${codecs.length - 1}`);
         fixed = codecs.length - 1;
@@ -79,11 +79,15 @@ function register(RED: NodeAPI): void {
       return level;
     };
 
-    const chooseLevel = (requested: unknown, levels: number): { level: number; auto: boolean } => {
+    const chooseLevel = (requested: unknown, rt: ModelRuntime, levels: number): { level: number; auto: boolean } => {
       const rate = requested === undefined ? (auto ? 'auto' : fixed) : parseRate(requested, levels);
       if (rate !== 'auto') return { level: rate, auto: false };
-      // One controller for the node's life, so switching back to auto resumes from its state.
-      controller ??= new RateController({ levels, bytesPerFrame: frameBytes, targetMs: Number(def.targetMs) || undefined });
+      // Kept for the node's life, so switching back to auto resumes from its state.
+      let controller = controllers.get(rt.modelId);
+      if (!controller) {
+        controller = new RateController({ levels, bytesPerFrame: expectedFrameBytes(rt, gateway), targetMs: Number(def.targetMs) || undefined });
+        controllers.set(rt.modelId, controller);
+      }
       const s = link?.stats();
       const signal = { pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, rttMsP50: s?.rttMsP50 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true };
       return { level: controller.next(signal), auto: true };
@@ -108,7 +112,7 @@ function register(RED: NodeAPI): void {
       if (!(features?.data instanceof Float32Array) || features.data.length !== splitSize) {
         throw new Error(`msg.features.data must be a Float32Array of ${splitSize} (the split tensor from split-head)`);
       }
-      const { level, auto: chosenByController } = chooseLevel(msg.rate, codecs.length);
+      const { level, auto: chosenByController } = chooseLevel(msg.rate, rt, codecs.length);
       const started = performance.now();
       const latent = await rt.encode(level, features.data, 1).catch((err: Error) => {
         config!.slot.report(rt.modelId, false, `encoder: ${err.message}`);
