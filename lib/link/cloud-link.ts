@@ -117,20 +117,19 @@ export class CloudLink extends EventEmitter {
       this.fail(new Error(`malformed batch on ${topic}: ${(err as Error).message}`));
       return;
     }
+    // Undecodable ones go on as null: tail-infer reports why.
+    const heads = frames.map((frame) => { try { return decodeFrame(frame); } catch { return null; } });
     if (frames.length > 1) {
-      const heads = frames.map((frame) => { try { return decodeFrame(frame); } catch { return null; } });
       const first = heads.find((f) => f?.kind === 'features');
       if (first) {
         const same = heads.filter((f): f is Frame => f?.kind === 'features' && f.gatewayId === first.gatewayId && f.modelId === first.modelId);
         this.batcher.expect(topics.results(first.gatewayId, first.modelId), same.map(frameKey));
       }
     }
-    for (const frame of frames) this.onFrame(frame, topic);
+    frames.forEach((frame, i) => this.onFrame(frame, heads[i], topic));
   }
 
-  private onFrame(payload: Buffer, topic: string): void {
-    let f: Frame | null = null;
-    try { f = decodeFrame(payload); } catch { /* tail-infer reports why */ }
+  private onFrame(payload: Buffer, f: Frame | null, topic: string): void {
     if (f?.kind === 'features') {
       this.gaps.see(f.gatewayId, f.bootId, f.seq);
       const known = this.answers.get(frameKey(f));
