@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as mqtt from 'mqtt';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { until } from './support/until';
 import { EdgeLink } from '../lib/link/edge-link';
 import { CloudLink } from '../lib/link/cloud-link';
 import { StatusReporter, FleetView, RuntimeStatus } from '../lib/health/status';
@@ -14,10 +15,6 @@ before(async () => { broker = await startEmbeddedBroker(); });
 after(async () => { await broker.close(); });
 
 const settings = () => ({ url: broker.url, protocolVersion: 4 as const });
-const until = async (cond: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 25)); }
-};
 
 test('a gateway publishes a retained status and answers pings; the cloud lists the fleet', async (t) => {
   const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-h' });

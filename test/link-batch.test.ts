@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as mqtt from 'mqtt';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { until } from './support/until';
 import { EdgeLink } from '../lib/link/edge-link';
 import { CloudLink } from '../lib/link/cloud-link';
 import { decodeFrame, encodeFrame, framesOf, isBatch } from '../lib/wire';
@@ -14,10 +15,6 @@ before(async () => { broker = await startEmbeddedBroker(); });
 after(async () => { await broker.close(); });
 
 const settings = () => ({ url: broker.url, protocolVersion: 4 as const });
-const until = async (cond: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 10)); }
-};
 const MODEL = '00112233aabbccdd';
 const features = (gw: string, seq: number) => encodeFrame({
   kind: 'features', rateLevel: 1, modelId: MODEL, gatewayId: gw, bootId: 42, seq, timestampMs: Date.now(), shape: [4, 2, 2], payload: Buffer.from([seq & 0xff, 3, 5, 7, 11]),
@@ -55,7 +52,7 @@ test('a burst leaves in batches, is answered in batches, each frame exactly once
   edge.on('answer', (f) => answered.set(f.seq, (answered.get(f.seq) ?? 0) + 1));
   const N = 600;
   for (let i = 0; i < N; i++) edge.submit(features('gw-b', i));
-  await until(() => answered.size === N && edge.outbox.size === 0);
+  await until(() => answered.size === N && edge.outbox.size === 0, 15_000);
   await new Promise((r) => setTimeout(r, 200)); // a late duplicate would show here
   assert.ok([...answered.values()].every((n) => n === 1), 'each frame answered once');
   const s = edge.stats();
