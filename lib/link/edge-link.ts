@@ -6,7 +6,7 @@
 // leave together in one batch, so the batches grow exactly when the link is the limit.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
-import { decodeFrame, encodeBatch, encodeFrame, framesOf, Frame, WireError } from '../wire';
+import { decodeFrame, encodeBatch, encodeFrame, framesOf, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
 import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
 import { ControlPlane } from './control';
@@ -71,7 +71,7 @@ export class EdgeLink extends EventEmitter {
     this.window = opts.window ?? 256;
     this.resendAfterMs = opts.resendAfterMs ?? 10_000;
     this.publishWindow = Math.max(1, opts.publishWindow ?? 2);
-    this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, 0xffff));
+    this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, MAX_BATCH_FRAMES));
     this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? 16 * 1024);
     this.timer = setInterval(() => this.resendStale(), Math.min(1000, this.resendAfterMs / 2));
     this.timer.unref();
@@ -116,8 +116,7 @@ export class EdgeLink extends EventEmitter {
   /** From the oldest pending frame again, with no message counted as in flight. */
   private restartSending(): void {
     this.inflight.clear();
-    this.cursor = null;
-    this.held = null;
+    this.rewind();
     this.publishing = 0;
     this.generation++;
   }
@@ -221,9 +220,14 @@ export class EdgeLink extends EventEmitter {
     if (!stale) return;
     this.counts.resent += stale;
     // From the oldest again: the stale frames are the oldest pending ones.
+    this.rewind();
+    this.pump();
+  }
+
+  /** The next batch starts again from the oldest pending frame. */
+  private rewind(): void {
     this.cursor = null;
     this.held = null;
-    this.pump();
   }
 
   private onAnswer(payload: Buffer): void {
