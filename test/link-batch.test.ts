@@ -1,6 +1,7 @@
 // Batching on a real (embedded) broker: frames that queue behind unacknowledged messages
 // leave together, the cloud answers each batch with one batch, and nothing is lost or
-// answered twice; an idle link still sends each frame alone, at once.
+// answered twice; an idle link still sends each frame alone, at once. And what the link
+// measures for the rate controller: the oldest frame's wait, the latency accept → answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as mqtt from 'mqtt';
@@ -107,4 +108,32 @@ test('a malformed batch is reported and the link goes on serving; the gateway re
   for (let i = 0; i < 30; i++) edge.submit(features('gw-m', i));
   await until(() => answers === 30);
   assert.equal(edge.outbox.size, 0);
+});
+
+test('the link reports how long its oldest frame has waited and the latency from accept to answer', async (t) => {
+  const cloud = await CloudLink.open({ settings: settings(), group: null });
+  t.after(() => cloud.close());
+  const held: Buffer[] = [];
+  cloud.on('frame', (payload: Buffer) => held.push(payload));
+  const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-w' });
+  t.after(() => edge.close());
+  await until(() => edge.connected && cloud.connected);
+  assert.equal(edge.stats().oldestPendingMs, null, 'nothing pending, nothing waits');
+  const acceptedAt = Date.now();
+  for (let i = 0; i < 3; i++) edge.submit(features('gw-w', i));
+  await until(() => held.length === 3);
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = edge.stats();
+  assert.equal(waiting.pending, 3);
+  assert.ok(waiting.oldestPendingMs! >= 300 && waiting.oldestPendingMs! <= Date.now() - acceptedAt, `oldest waited ${waiting.oldestPendingMs} ms`);
+  assert.equal(waiting.latencyMsP95, null, 'no answer yet, no latency');
+  for (const p of held) {
+    const f = decodeFrame(p);
+    cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: 1, label: 'x', confidence: 0.5, source: 'cloud' } }));
+  }
+  await until(() => edge.outbox.size === 0);
+  const answered = edge.stats();
+  assert.equal(answered.oldestPendingMs, null);
+  assert.ok(answered.latencyMsP50! >= 300, `latency ${answered.latencyMsP50} ms`);
+  assert.ok(answered.latencyMsP50! >= answered.rttMsP50!, 'the latency counts the wait before the publish too');
 });

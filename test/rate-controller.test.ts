@@ -1,6 +1,6 @@
 // The rate controller driven by scripted link traces (test/vectors/link-traces.json): a
-// link that halves, one that drops for 5 s, one that recovers. Each run compares `auto`
-// with fixed levels on the same trace.
+// link that halves, one that drops for 5 s, one that recovers, and a bursty gateway on a
+// batched link. Each run compares `auto` with fixed levels on the same trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -66,8 +66,8 @@ test('a link that recovers: auto climbs from what 96 kbit/s carries to the top l
 
 test('a level that congests the link is probed again later each time (no latency spike every few seconds)', () => {
   const c = new RateController({ levels: 2, bytesPerFrame: [50, 100], targetMs: 100, upAfterMs: 1000, probeBackoffMs: 2000 });
-  const calm = { pending: 0, rttMsP95: 10, ackedBytesPerSec: 4000, connected: true };
-  const full = { pending: 100, rttMsP95: 500, ackedBytesPerSec: 6000, connected: true };
+  const calm = { pending: 0, latencyMsP95: 10, ackedBytesPerSec: 4000, connected: true };
+  const full = { pending: 100, latencyMsP95: 500, ackedBytesPerSec: 6000, connected: true };
   const probes: number[] = [];
   let level = c.next(full, 0);
   assert.equal(level, 0, 'congested at the top: budget 0.8 × 6000 B/s ÷ fps is below 100 B');
@@ -85,13 +85,32 @@ test('without byte costs it steps down one level at a time; offline is always th
   const c = new RateController({ levels: 4, targetMs: 100, upAfterMs: 50 });
   assert.equal(c.current, 3);
   // 100 frames/s: 50 pending frames are a 500 ms wait, over the 100 ms target
-  for (let t = 0; t < 1000; t += 10) c.next({ pending: 0, rttMsP95: 20, connected: true }, t);
-  assert.equal(c.next({ pending: 50, rttMsP95: 20, connected: true }, 1000), 2, 'a backlog counts as behind');
-  assert.equal(c.next({ pending: 2, rttMsP95: 400, connected: true }, 1200), 2, 'the round trip still remembers the queue it stepped down for');
-  assert.equal(c.next({ pending: 2, rttMsP95: 400, connected: true }, 3100), 1, 'a round trip still slow 2 s later counts as behind');
-  assert.equal(c.next({ pending: 0, rttMsP95: null, connected: false }, 3200), 0);
-  const calm = { pending: 0, rttMsP95: 20, connected: true };
+  for (let t = 0; t < 1000; t += 10) c.next({ pending: 0, latencyMsP95: 20, connected: true }, t);
+  assert.equal(c.next({ pending: 50, latencyMsP95: 20, connected: true }, 1000), 2, 'a backlog counts as behind');
+  assert.equal(c.next({ pending: 2, latencyMsP95: 400, connected: true }, 1200), 2, 'the latency still remembers the queue it stepped down for');
+  assert.equal(c.next({ pending: 2, latencyMsP95: 400, connected: true }, 3100), 1, 'a latency still slow 2 s later counts as behind');
+  assert.equal(c.next({ pending: 0, latencyMsP95: null, connected: false }, 3200), 0);
+  const calm = { pending: 0, latencyMsP95: 20, connected: true };
   const levels = Array.from({ length: 40 }, (_, i) => c.next(calm, 10_000 + i * 10));
   assert.deepEqual([levels[4], levels[6], levels[11], levels[16]], [0, 1, 2, 3]);
   assert.throws(() => new RateController({ levels: 2, bytesPerFrame: [1] }), /bytesPerFrame needs 2/);
+});
+
+test('a gateway that forwards in bursts over a batched link: auto climbs to the top level where it fits', () => {
+  const auto = runAuto('bursts-256k');
+  const settled = summarize(auto, 10000, 40000);
+  assert.ok(settled.p95Ms <= targetMs, `p95 ${settled.p95Ms} ms`);
+  assert.ok(settled.meanLevel >= top - 0.2, `every level fits 256 kbit/s, mean level ${settled.meanLevel}`);
+  // The depth saw-tooths with the bursts and the batched answers: pending ÷ fps alone
+  // reads each peak as a full link, which is why the link reports its oldest frame's age.
+  const c = new RateController({ levels: bytesPerFrame.length, bytesPerFrame, targetMs });
+  const byDepth = simulateLink({ trace: trace('bursts-256k'), fps, bytesPerFrame, choose: (s, now) => c.next({ ...s, oldestPendingMs: undefined }, now) });
+  assert.ok(summarize(byDepth, 10000, 40000).meanLevel < 1, 'judged by the depth alone it stays at the bottom');
+});
+
+test('bursts on a slow link: auto leaves the levels whose bursts alone break the target', () => {
+  const auto = summarize(runAuto('bursts-64k'), 10000, 40000);
+  const fixedTop = summarize(runFixed('bursts-64k', top), 10000, 40000);
+  assert.ok(fixedTop.p95Ms > targetMs, `the top level breaks the target: p95 ${fixedTop.p95Ms} ms`);
+  assert.ok(auto.p95Ms <= targetMs, `auto holds it: p95 ${auto.p95Ms} ms at mean level ${auto.meanLevel}`);
 });

@@ -36,6 +36,10 @@ export interface EdgeLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
   pending: number; inflight: number; published: number; messages: number; resent: number; answered: number;
   duplicates: number; dropped: number; rttMsP50: number | null; rttMsP95: number | null;
+  /** Accept → answer (the wait in the outbox included), what a latency target is about. */
+  latencyMsP50: number | null; latencyMsP95: number | null;
+  /** How long the oldest pending frame has waited; null when nothing is pending. */
+  oldestPendingMs: number | null;
   ackedBytesPerSec: number; lastError: string | null; durable: boolean;
 }
 
@@ -45,6 +49,9 @@ export class EdgeLink extends EventEmitter {
   readonly outbox: Outbox;
   private client: mqtt.MqttClient | null = null;
   private readonly inflight = new Map<string, number>(); // key → sent at (ms)
+  /** Key → accepted at (ms), oldest first; frames replayed from disk count from the open. */
+  private readonly acceptedAt = new Map<string, number>();
+  private readonly openedAt = Date.now();
   private cursor: IterableIterator<[string, Buffer]> | null = null;
   /** Read from the cursor but left for the next batch (another topic, or no room). */
   private held: [string, Buffer] | null = null;
@@ -55,6 +62,7 @@ export class EdgeLink extends EventEmitter {
   private lastError: string | null = null;
   private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0 };
   private readonly rtt = new RollingWindow();
+  private readonly latency = new RollingWindow();
   private readonly throughput = new Throughput();
   private readonly timer: NodeJS.Timeout;
   private readonly window: number;
@@ -136,8 +144,17 @@ export class EdgeLink extends EventEmitter {
   submit(frame: Buffer): Frame {
     const f = decodeFrame(frame);
     if (f.kind !== 'features') throw new WireError('BAD_KIND', 'kind', `mqtt-transmit on the edge sends features frames, got ${f.kind}`);
-    const evicted = this.outbox.put(frameKey(f), frame);
-    if (evicted) this.emit('dropped', evicted);
+    const key = frameKey(f);
+    if (!this.outbox.has(key)) this.acceptedAt.set(key, Date.now());
+    const evicted = this.outbox.put(key, frame);
+    if (evicted) {
+      // The cap pushes out the oldest frames, so their accept times are the first ones.
+      for (const [old] of this.acceptedAt) {
+        if (this.outbox.has(old)) break;
+        this.acceptedAt.delete(old);
+      }
+      this.emit('dropped', evicted);
+    }
     this.pump();
     return f;
   }
@@ -261,15 +278,23 @@ export class EdgeLink extends EventEmitter {
     }
     this.inflight.delete(key);
     this.counts.answered++;
-    if (sentAt !== undefined) this.rtt.push(Date.now() - sentAt);
+    const now = Date.now();
+    if (sentAt !== undefined) this.rtt.push(now - sentAt);
+    const acceptedAt = this.acceptedAt.get(key);
+    if (acceptedAt !== undefined) this.latency.push(now - acceptedAt);
+    this.acceptedAt.delete(key);
     this.throughput.add(size);
     this.emit('answer', f);
   }
 
   stats(): EdgeLinkStats {
+    const now = Date.now();
+    const oldest = this.outbox.entries().next();
     return {
       state: this.state, pending: this.outbox.size, inflight: this.inflight.size, ...this.counts,
       dropped: this.outbox.dropped, rttMsP50: this.rtt.quantile(0.5), rttMsP95: this.rtt.quantile(0.95),
+      latencyMsP50: this.latency.quantile(0.5), latencyMsP95: this.latency.quantile(0.95),
+      oldestPendingMs: oldest.done ? null : now - (this.acceptedAt.get(oldest.value[0]) ?? this.openedAt),
       ackedBytesPerSec: this.throughput.perSecond(), lastError: this.lastError, durable: this.outbox.durable,
     };
   }

@@ -1,20 +1,24 @@
-// Link measurements the rate controller and the dashboard read: round-trip time from
-// publish to answer, and acknowledged throughput over a sliding window.
+// Link measurements the rate controller and the dashboard read: round trip (publish →
+// answer) and latency (accept → answer) quantiles, and acknowledged throughput over a
+// sliding window.
 
 export class RollingWindow {
   private readonly values: number[] = [];
   private at = 0;
+  /** Sorted copy, kept until the next push: the rate controller asks for quantiles per frame. */
+  private sorted: number[] | null = null;
   constructor(private readonly size = 256) {}
 
   push(v: number): void {
     if (this.values.length < this.size) this.values.push(v);
     else this.values[this.at] = v;
     this.at = (this.at + 1) % this.size;
+    this.sorted = null;
   }
 
   quantile(q: number): number | null {
     if (!this.values.length) return null;
-    const sorted = [...this.values].sort((a, b) => a - b);
+    const sorted = (this.sorted ??= [...this.values].sort((a, b) => a - b));
     return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   }
 }

@@ -1,23 +1,30 @@
 // Picks the rate level frame by frame from what the link measures, to hold a latency
 // target while sending the largest (most accurate) frames the link can carry.
 //
-// Two signals, two speeds. Down, fast: when the round trip, or the backlog's wait (frames
-// pending ÷ frames per second, Little's law: the wait a new frame joins), passes the
-// target, the link is full, so what it acknowledges per second is its capacity;
-// divided by the frames per second the gateway forwards, that is the byte budget of one
-// frame, and the controller jumps straight to the largest level inside it (one step down
-// when it knows no byte costs). Up, slow: after a calm spell it probes one level up; a
-// level that congested the link is probed again only after a back-off that doubles each
-// time, so a link that cannot carry it is not hit with a latency spike every few seconds.
+// Two signals, two speeds. Down, fast: when the latency (accept → answer), or the wait of
+// the oldest frame still pending, passes the target, the link is full, so what it
+// acknowledges per second is its capacity; divided by the frames per second the gateway
+// forwards, that is the byte budget of one frame, and the controller jumps straight to
+// the largest level inside it (one step down when it knows no byte costs). Up, slow:
+// after a calm spell it probes one level up; a level that congested the link is probed
+// again only after a back-off that doubles each time, so a link that cannot carry it is
+// not hit with a latency spike every few seconds.
 // Offline, everything goes at the smallest level: it drains fastest when the link returns.
+//
+// The backlog's wait is measured (the oldest pending frame's age), not estimated from the
+// depth: frames pending ÷ frames per second (Little's law) holds on average only, and a
+// gateway that forwards in bursts over a batched link saw-tooths the depth far above the
+// real wait, which read as congestion at every peak and kept the level at 0.
 
 export interface LinkSignal {
   /** Frames accepted and not yet answered (the outbox depth). */
   pending: number;
-  /** Round trip publish → answer, p95 (ms), null when nothing was answered yet. */
-  rttMsP95: number | null;
-  /** And its median: the smallest recent median is the link's round trip without a queue. */
-  rttMsP50?: number | null;
+  /** How long the oldest of them has waited (ms); without it the wait is pending ÷ fps. */
+  oldestPendingMs?: number | null;
+  /** Latency accept → answer, p95 (ms), null when nothing was answered yet. */
+  latencyMsP95: number | null;
+  /** And its median: the smallest recent median is the link's latency without a queue. */
+  latencyMsP50?: number | null;
   /** Bytes of answered frames per second, recently. */
   ackedBytesPerSec?: number;
   connected: boolean;
@@ -32,8 +39,8 @@ export interface RateControllerOptions {
   /** Calm time before probing one level up (ms). */
   upAfterMs?: number;
   /**
-   * Calm, and so a time to try a level up: the round trip's p95 is below the target and
-   * at most this share of the target above the link's round trip without a queue.
+   * Calm, and so a time to try a level up: the latency p95 is below the target and at
+   * most this share of the target above the link's latency without a queue.
    */
   calmShare?: number;
   /** Share of the measured capacity a level may use; the rest drains the backlog. */
@@ -43,8 +50,8 @@ export interface RateControllerOptions {
   maxProbeBackoffMs?: number;
 }
 
-/** How long the round-trip p95 remembers a queue (mqtt-transmit keeps the last 256 answers). */
-const RTT_MEMORY_MS = 2000;
+/** How long the latency p95 remembers a queue (mqtt-transmit keeps the last 256 answers). */
+const LATENCY_MEMORY_MS = 2000;
 
 export interface RateDecision { level: number; reason: 'offline' | 'congested' | 'probe' | 'hold' }
 
@@ -61,7 +68,7 @@ class FrameRate {
   }
 }
 
-/** The smallest value of the last `spanMs`: the round trip when nothing queues. */
+/** The smallest value of the last `spanMs`: the latency when nothing queues. */
 class RecentMinimum {
   private readonly kept: { t: number; v: number }[] = []; // increasing v: a monotonic queue
   constructor(private readonly spanMs = 30_000) {}
@@ -81,7 +88,7 @@ export class RateController {
   private calmSince: number | null = null;
   private lastDown = -Infinity;
   private readonly fps = new FrameRate();
-  private readonly baseRtt = new RecentMinimum();
+  private readonly baseLatency = new RecentMinimum();
   /** Per level: no probe before this time, and the back-off that set it. */
   private readonly blockedUntil: number[];
   private readonly backoff: number[];
@@ -113,20 +120,20 @@ export class RateController {
       this.calmSince = null;
       return { level: 0, reason: 'offline' };
     }
-    const backlogMs = (s.pending * 1000) / fps;
-    const slowRtt = s.rttMsP95 !== null && s.rttMsP95 > targetMs;
-    // Right after a step down the round-trip window still holds the answers of the queue
-    // that caused it; only a backlog that is still too deep says the step was not enough.
-    const rttIsFresh = now - this.lastDown >= RTT_MEMORY_MS;
-    if (backlogMs > targetMs || (slowRtt && rttIsFresh)) {
+    const backlogMs = s.oldestPendingMs ?? (s.pending * 1000) / fps;
+    const slow = s.latencyMsP95 !== null && s.latencyMsP95 > targetMs;
+    // Right after a step down the latency window still holds the answers of the queue
+    // that caused it; only a backlog that still waits too long says the step was not enough.
+    const latencyIsFresh = now - this.lastDown >= LATENCY_MEMORY_MS;
+    if (backlogMs > targetMs || (slow && latencyIsFresh)) {
       this.calmSince = null;
       // Once per target interval at most: the frames already queued say nothing new.
       if (now - this.lastDown >= targetMs) this.stepDown(s, fps, now);
       return { level: this.level, reason: 'congested' };
     }
-    const base = this.baseRtt.add(s.rttMsP50 ?? s.rttMsP95, now);
-    const queueMs = s.rttMsP95 === null || base === null ? 0 : s.rttMsP95 - base;
-    const calm = backlogMs < targetMs && !slowRtt && queueMs <= this.opts.calmShare * targetMs;
+    const base = this.baseLatency.add(s.latencyMsP50 ?? s.latencyMsP95, now);
+    const queueMs = s.latencyMsP95 === null || base === null ? 0 : s.latencyMsP95 - base;
+    const calm = backlogMs < targetMs && !slow && queueMs <= this.opts.calmShare * targetMs;
     if (!calm) {
       this.calmSince = null;
       return { level: this.level, reason: 'hold' };

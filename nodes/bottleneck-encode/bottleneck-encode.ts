@@ -89,7 +89,10 @@ function register(RED: NodeAPI): void {
         controllers.set(rt.modelId, controller);
       }
       const s = link?.stats();
-      const signal = { pending: s?.pending ?? 0, rttMsP95: s?.rttMsP95 ?? null, rttMsP50: s?.rttMsP50 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true };
+      const signal = {
+        pending: s?.pending ?? 0, oldestPendingMs: s?.oldestPendingMs ?? null, latencyMsP95: s?.latencyMsP95 ?? null,
+        latencyMsP50: s?.latencyMsP50 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true,
+      };
       return { level: controller.next(signal), auto: true };
     };
 
