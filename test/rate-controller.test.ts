@@ -114,3 +114,16 @@ test('bursts on a slow link: auto leaves the levels whose bursts alone break the
   assert.ok(fixedTop.p95Ms > targetMs, `the top level breaks the target: p95 ${fixedTop.p95Ms} ms`);
   assert.ok(auto.p95Ms <= targetMs, `auto holds it: p95 ${auto.p95Ms} ms at mean level ${auto.meanLevel}`);
 });
+
+test('a link that keeps up but is slow anyway steps down one level; a full one jumps to its byte budget', () => {
+  const costs = [48, 51, 58, 81, 100];
+  const stepFrom = (ackedBytesPerSec: number) => {
+    const c = new RateController({ levels: 5, bytesPerFrame: costs, targetMs: 100 });
+    // 100 frames/s at the top level (100 B): 10,000 B/s sent
+    for (let t = 0; t < 1000; t += 10) c.next({ pending: 0, latencyMsP95: 20, ackedBytesPerSec, connected: true }, t);
+    return c.next({ pending: 3, oldestPendingMs: 30, latencyMsP95: 400, ackedBytesPerSec, connected: true }, 1000);
+  };
+  assert.equal(stepFrom(10_000), 3, 'all 10,000 B/s acknowledged: the bytes are not what is slow');
+  assert.equal(stepFrom(6_000), 0, '6,000 of 10,000 B/s: budget 0.8 × 60 B, level 0 (48 B)');
+  assert.equal(stepFrom(8_000), 2, '8,000 B/s: budget 0.8 × 80 B = 64 B, level 2 (58 B)');
+});

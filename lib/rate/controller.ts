@@ -50,6 +50,9 @@ export interface RateControllerOptions {
   maxProbeBackoffMs?: number;
 }
 
+/** Acknowledged below this share of what the current level sends: the link is full. */
+const SATURATED = 0.9;
+
 /** How long the latency p95 remembers a queue (mqtt-transmit keeps the last 256 answers). */
 const LATENCY_MEMORY_MS = 2000;
 
@@ -154,10 +157,12 @@ export class RateController {
     const from = this.level;
     const costs = this.opts.bytesPerFrame;
     let to = Math.max(0, from - 1);
-    if (costs && s.ackedBytesPerSec && s.ackedBytesPerSec > 0 && fps > 0) {
-      const budget = (this.opts.headroom * s.ackedBytesPerSec) / fps;
+    const carried = costs && s.ackedBytesPerSec && fps > 0 ? s.ackedBytesPerSec / fps : 0;
+    // What the link acknowledges is its capacity only when it carries less than is sent;
+    // a link that keeps up and is slow anyway (delay, bursts) gets one step, not a jump.
+    if (costs && carried > 0 && carried < SATURATED * costs[from]) {
       let fit = 0;
-      for (let l = 0; l < costs.length; l++) if (costs[l] <= budget) fit = l;
+      for (let l = 0; l < costs.length; l++) if (costs[l] <= this.opts.headroom * carried) fit = l;
       to = Math.min(to, fit);
     }
     this.level = to;
