@@ -1,14 +1,16 @@
 // Node ids here never equal a property value (such as role 'edge'): the test flows have no
 // x/y, so Node-RED would take the node for a config node that the value refers to.
 // mqtt-transmit on both ends of a real (aedes) broker: frames out, answers back, and
-// nothing lost while the broker is away.
+// nothing lost while the broker is away; bottleneck-encode's rate `auto` following it.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, startRed, stopRed, loadFlow, Collector, modelReady, modelNode, tab, catcher } from './support/red';
 import { BUNDLE, tempDir } from './support/paths';
 import { featuresFrame } from './support/frames';
-import { ModelRuntime } from '../lib/model';
+import { ModelRuntime, readSamples, sampleImage } from '../lib/model';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { CloudLink } from '../lib/link/cloud-link';
+import { decodeFrame, encodeFrame } from '../lib/wire';
 
 let rt: ModelRuntime;
 let broker: EmbeddedBroker;
@@ -75,4 +77,45 @@ test('mqtt-transmit: frames accepted while the broker is down are delivered when
     await helper.unload();
     await back.close();
   }
+});
+
+test('bottleneck-encode with rate auto follows the link: down while answers wait, back up once they flow', async (t) => {
+  await loadFlow([tab, modelNode(BUNDLE), linkNode(broker.url),
+    { id: 'head', type: 'split-head', z: 'f1', model: 'model', wires: [['enc']] },
+    { id: 'enc', type: 'bottleneck-encode', z: 'f1', model: 'model', rate: 'auto', targetMs: '200', gateway: 'gw-t', link: 'link', wires: [['tx-edge', 'sent']] },
+    { id: 'tx-edge', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'edge', wires: [[]] },
+    { id: 'sent', type: 'helper', z: 'f1' }, ...catcher]);
+  await modelReady();
+  await connected('edge');
+  // A cloud that holds its answers until told to answer.
+  const cloud = await CloudLink.open({ settings: { url: broker.url, protocolVersion: 4 }, group: null });
+  t.after(() => cloud.close());
+  let answering = false;
+  const held: Buffer[] = [];
+  const answer = (p: Buffer) => {
+    const f = decodeFrame(p);
+    cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: 1, label: 'x', confidence: 0.5, source: 'cloud' } }));
+  };
+  cloud.on('frame', (p: Buffer) => (answering ? answer(p) : held.push(p)));
+  for (let i = 0; i < 100 && !cloud.connected; i++) await new Promise((r) => setTimeout(r, 25));
+  const sent = new Collector('sent');
+  const set = await readSamples(rt.bundle);
+  const top = rt.manifest.rates.length - 1;
+  const feed = async (ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end;) {
+      helper.getNode('head').receive({ payload: Buffer.from(sampleImage(set, sent.messages.length % 100)) });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const levels = () => sent.messages.map((m) => (m.frame as { rate: number; auto: boolean })).filter((f) => f.auto).map((f) => f.rate);
+  await feed(2000);
+  const waiting = levels();
+  assert.equal(waiting[0], top, 'it starts at the largest level');
+  assert.equal(waiting.at(-1), 0, `no answers for 2 s against a 200 ms target: down to level 0 (${waiting.join(',')})`);
+  answering = true;
+  held.splice(0).forEach(answer);
+  const before = sent.messages.length;
+  await feed(7000);
+  const after = levels().slice(before);
+  assert.ok(Math.max(...after) >= 1, `answered within the target again, it probes up: ${after.join(',')}`);
 });

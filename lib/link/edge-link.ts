@@ -12,6 +12,7 @@ import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './co
 import { ControlPlane } from './control';
 import { topics, parseTopic } from './topics';
 import { RollingWindow, Throughput } from './stats';
+import { LATENCY_MEMORY_MS } from '../rate/controller';
 import { BOOT_ID, frameKey } from './sequence';
 
 export { frameKey };
@@ -62,7 +63,8 @@ export class EdgeLink extends EventEmitter {
   private lastError: string | null = null;
   private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0 };
   private readonly rtt = new RollingWindow();
-  private readonly latency = new RollingWindow();
+  /** The last 2 s only: the rate controller counts on a queue leaving it that fast (LATENCY_MEMORY_MS). */
+  private readonly latency = new RollingWindow(256, LATENCY_MEMORY_MS);
   private readonly throughput = new Throughput();
   private readonly timer: NodeJS.Timeout;
   private readonly window: number;

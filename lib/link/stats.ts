@@ -2,23 +2,26 @@
 // answer) and latency (accept → answer) quantiles, and acknowledged throughput over a
 // sliding window.
 
+/** The last `size` samples, and of those only the ones of the last `maxAgeMs` when set. */
 export class RollingWindow {
-  private readonly values: number[] = [];
-  private at = 0;
-  /** Sorted copy, kept until the next push: the rate controller asks for quantiles per frame. */
+  private readonly samples: { v: number; t: number }[] = [];
+  /** Sorted values, kept until the samples change: the rate controller asks per frame. */
   private sorted: number[] | null = null;
-  constructor(private readonly size = 256) {}
+  constructor(private readonly size = 256, private readonly maxAgeMs = Infinity) {}
 
-  push(v: number): void {
-    if (this.values.length < this.size) this.values.push(v);
-    else this.values[this.at] = v;
-    this.at = (this.at + 1) % this.size;
+  push(v: number, now = Date.now()): void {
+    this.samples.push({ v, t: now });
+    if (this.samples.length > this.size) this.samples.shift();
     this.sorted = null;
   }
 
-  quantile(q: number): number | null {
-    if (!this.values.length) return null;
-    const sorted = (this.sorted ??= [...this.values].sort((a, b) => a - b));
+  quantile(q: number, now = Date.now()): number | null {
+    while (this.samples.length && this.samples[0].t < now - this.maxAgeMs) {
+      this.samples.shift();
+      this.sorted = null;
+    }
+    if (!this.samples.length) return null;
+    const sorted = (this.sorted ??= this.samples.map((s) => s.v).sort((a, b) => a - b));
     return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   }
 }

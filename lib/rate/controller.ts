@@ -21,7 +21,7 @@ export interface LinkSignal {
   pending: number;
   /** How long the oldest of them has waited (ms); without it the wait is pending ÷ fps. */
   oldestPendingMs?: number | null;
-  /** Latency accept → answer, p95 (ms), null when nothing was answered yet. */
+  /** Latency accept → answer, p95 (ms) of the answers of the last LATENCY_MEMORY_MS; null when none. */
   latencyMsP95: number | null;
   /** And its median: the smallest recent median is the link's latency without a queue. */
   latencyMsP50?: number | null;
@@ -53,8 +53,8 @@ export interface RateControllerOptions {
 /** Acknowledged below this share of what the current level sends: the link is full. */
 const SATURATED = 0.9;
 
-/** How long the latency p95 remembers a queue (mqtt-transmit keeps the last 256 answers). */
-const LATENCY_MEMORY_MS = 2000;
+/** How long the latency p95 remembers a queue: the link keeps the answers of the last 2 s. */
+export const LATENCY_MEMORY_MS = 2000;
 
 export interface RateDecision { level: number; reason: 'offline' | 'congested' | 'probe' | 'hold' }
 

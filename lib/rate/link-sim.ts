@@ -2,9 +2,9 @@
 // camera at a steady rate, queue FIFO for a serial link of the trace's bandwidth, arrive
 // after its one-way delay and are answered after the same delay back. The policy sees
 // what mqtt-transmit would report at that moment (backlog and the age of its oldest frame,
-// latency from accept to answer of the last 256 answers, acknowledged bytes per second over
-// 5 s, connected or not).
-import type { LinkSignal } from './controller';
+// latency from accept to answer of the last 256 answers within 2 s, acknowledged bytes per
+// second over 5 s, connected or not).
+import { LATENCY_MEMORY_MS, LinkSignal } from './controller';
 
 export interface TraceSegment {
   /** This segment lasts until this time (ms from the start). */
@@ -86,7 +86,8 @@ export function simulateLink(o: SimOptions): SimFrame[] {
     const now = Math.floor(i / burst) * burst * interval;
     if (now >= durationOf(o.trace)) break;
     while (answeredUpTo < frames.length && frames[answeredUpTo].answeredAt <= now) answeredUpTo++;
-    const recent = frames.slice(Math.max(0, answeredUpTo - LATENCY_WINDOW), answeredUpTo).map((f) => f.answeredAt - f.capturedAt).sort((a, b) => a - b);
+    const recent = frames.slice(Math.max(0, answeredUpTo - LATENCY_WINDOW), answeredUpTo)
+      .filter((f) => f.answeredAt >= now - LATENCY_MEMORY_MS).map((f) => f.answeredAt - f.capturedAt).sort((a, b) => a - b);
     let acked = 0;
     for (let j = answeredUpTo - 1; j >= 0 && frames[j].answeredAt > now - THROUGHPUT_SPAN_MS; j--) acked += frames[j].bytes;
     const seg = segmentAt(o.trace, now);
