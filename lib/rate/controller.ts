@@ -2,10 +2,11 @@
 // target while sending the largest (most accurate) frames the link can carry.
 //
 // Two signals, two speeds. Down, fast: when the latency (accept → answer), or the wait of
-// the oldest frame still pending, passes the target, the link is full, so what it
-// acknowledges per second is its capacity; divided by the frames per second the gateway
+// the oldest frame still pending, passes the target, it steps one level down; and when
+// the link also acknowledges less than it is sent, the link is full, so what it
+// acknowledges per second is its capacity: divided by the frames per second the gateway
 // forwards, that is the byte budget of one frame, and the controller jumps straight to
-// the largest level inside it (one step down when it knows no byte costs). Up, slow:
+// the largest level inside it. Up, slow:
 // after a calm spell it probes one level up; a level that congested the link is probed
 // again only after a back-off that doubles each time, so a link that cannot carry it is
 // not hit with a latency spike every few seconds.
