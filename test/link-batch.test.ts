@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as mqtt from 'mqtt';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { until } from './support/until';
+import { resultFor } from './support/answers';
 import { EdgeLink } from '../lib/link/edge-link';
 import { CloudLink } from '../lib/link/cloud-link';
 import { decodeFrame, encodeFrame, framesOf, isBatch } from '../lib/wire';
@@ -28,7 +29,7 @@ async function answeringCloud(t: { after(fn: () => unknown): void }) {
   cloud.on('frame', (payload: Buffer) => {
     const f = decodeFrame(payload);
     // answer out of order now and then, as parallel inference would
-    setTimeout(() => cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: f.seq % 10, label: 'x', confidence: 0.5, source: 'cloud' } })), f.seq % 3);
+    setTimeout(() => cloud.reply(resultFor(payload, f.seq % 10)), f.seq % 3);
   });
   return cloud;
 }
@@ -127,10 +128,7 @@ test('the link reports how long its oldest frame has waited and the latency from
   assert.equal(waiting.pending, 3);
   assert.ok(waiting.oldestPendingMs! >= 300 && waiting.oldestPendingMs! <= Date.now() - acceptedAt, `oldest waited ${waiting.oldestPendingMs} ms`);
   assert.equal(waiting.latencyMsP95, null, 'no answer yet, no latency');
-  for (const p of held) {
-    const f = decodeFrame(p);
-    cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: 1, label: 'x', confidence: 0.5, source: 'cloud' } }));
-  }
+  for (const p of held) cloud.reply(resultFor(p));
   await until(() => edge.outbox.size === 0);
   const answered = edge.stats();
   assert.equal(answered.oldestPendingMs, null);

@@ -10,7 +10,7 @@ import { featuresFrame } from './support/frames';
 import { ModelRuntime, readSamples, sampleImage } from '../lib/model';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { CloudLink } from '../lib/link/cloud-link';
-import { decodeFrame, encodeFrame } from '../lib/wire';
+import { resultFor } from './support/answers';
 
 let rt: ModelRuntime;
 let broker: EmbeddedBroker;
@@ -92,10 +92,7 @@ test('bottleneck-encode with rate auto follows the link: down while answers wait
   t.after(() => cloud.close());
   let answering = false;
   const held: Buffer[] = [];
-  const answer = (p: Buffer) => {
-    const f = decodeFrame(p);
-    cloud.reply(encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { index: 1, label: 'x', confidence: 0.5, source: 'cloud' } }));
-  };
+  const answer = (p: Buffer) => cloud.reply(resultFor(p));
   cloud.on('frame', (p: Buffer) => (answering ? answer(p) : held.push(p)));
   for (let i = 0; i < 100 && !cloud.connected; i++) await new Promise((r) => setTimeout(r, 25));
   const sent = new Collector('sent');
