@@ -88,11 +88,9 @@ function register(RED: NodeAPI): void {
         controller = new RateController({ levels, bytesPerFrame: expectedFrameBytes(rt, gateway), targetMs: Number(def.targetMs) || undefined });
         controllers.set(rt.modelId, controller);
       }
+      // The link's stats carry the controller's signal under the same names.
       const s = link?.stats();
-      const signal = {
-        pending: s?.pending ?? 0, oldestPendingMs: s?.oldestPendingMs ?? null, latencyMsP95: s?.latencyMsP95 ?? null,
-        latencyMsP50: s?.latencyMsP50 ?? null, ackedBytesPerSec: s?.ackedBytesPerSec, connected: s ? s.state === 'connected' : true,
-      };
+      const signal = s ? { ...s, connected: s.state === 'connected' } : { pending: 0, latencyMsP95: null, connected: true };
       return { level: controller.next(signal), auto: true };
     };
 
