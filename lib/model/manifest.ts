@@ -18,6 +18,30 @@ export interface RateLevel {
   [k: string]: unknown;
 }
 
+export type Layout = 'nchw' | 'nhwc';
+export type ColorOrder = 'rgb' | 'bgr' | 'gray';
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+export type BoxFormat = 'xyxy' | 'yxyx' | 'cxcywh';
+
+/** What the tail's outputs mean (docs/bundle-format.md, "Tasks"); absent = classification. */
+export type TaskSpec =
+  | { kind: 'classification'; output?: string; topK?: number }
+  | { kind: 'multilabel'; output?: string; threshold?: number; activation?: 'sigmoid' | 'none' }
+  | {
+    kind: 'detection'; boxes: string; scores: string; boxFormat?: BoxFormat; normalized?: boolean;
+    scoreActivation?: 'none' | 'sigmoid' | 'softmax'; background?: number;
+    scoreThreshold?: number; iouThreshold?: number; maxDetections?: number;
+  }
+  | { kind: 'tensors'; outputs?: string[] };
+
+export interface Preprocess {
+  scale: number; mean: number[]; std: number[];
+  /** How a frame of another size becomes source height × width (default stretch). */
+  resize?: ResizeMode;
+  /** Letterbox fill, 0..255. */
+  pad?: number;
+}
+
 export interface CalibrationPoint { threshold: number; exitRate: number; exitAccuracy: number; accuracy: number }
 
 export interface Manifest {
@@ -29,17 +53,24 @@ export interface Manifest {
     name: string;
     shape: number[];
     dtype: 'float32';
+    /** Axis order of the model's input (default nchw). uint8 frames are always C×H×W. */
+    layout?: Layout;
+    color?: ColorOrder;
+    /** 1: the model only runs one sample per ORT run. */
+    batch?: 'dynamic' | 1;
     source: { height: number; width: number; channels: number; dtype: 'uint8' };
-    preprocess: { scale: number; mean: number[]; std: number[] };
+    preprocess: Preprocess;
   };
+  task?: TaskSpec;
   labels: string[];
   split: { name: string; shape: number[]; dtype: 'float32' };
   head: { file: string; input: string; features: string; exitLogits?: string };
-  tail: { file: string; input: string; logits: string };
+  /** `logits` is the output the task reads first; `outputs` every output the tail gives, in order. */
+  tail: { file: string; input: string; logits: string; outputs?: string[] };
   exit?: { confidence: 'max_softmax' | 'entropy'; defaultThreshold: number; calibration: CalibrationPoint[] };
   rates: RateLevel[];
   measured?: { unsplitAccuracy?: number; exitAccuracy?: number; [k: string]: unknown };
-  samples?: { images: string; labels: string; count: number };
+  samples?: { images: string; labels: string; count: number; labelSource?: string };
   files: Record<string, string>;
   [k: string]: unknown;
 }
@@ -102,6 +133,22 @@ function checkRate(rate: Json, i: number): void {
   }
 }
 
+function checkChoice(obj: Json, key: string, allowed: unknown[], at: string): void {
+  if (obj[key] !== undefined && !allowed.includes(obj[key])) {
+    throw new ManifestError(`${at}${key} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(obj[key])}`, at + key);
+  }
+}
+
+function checkTask(m: Json): TaskSpec['kind'] {
+  if (m.task === undefined) return 'classification';
+  const task = need(m, 'task', 'object', '') as Json;
+  checkChoice(task, 'kind', ['classification', 'multilabel', 'detection', 'tensors'], 'task.');
+  if (task.kind === undefined) throw new ManifestError('task.kind must be given', 'task.kind');
+  if (task.kind === 'detection') for (const k of ['boxes', 'scores']) need(task, k, 'string', 'task.');
+  checkChoice(task, 'boxFormat', ['xyxy', 'yxyx', 'cxcywh'], 'task.');
+  return task.kind as TaskSpec['kind'];
+}
+
 /** Parse and check a manifest; throws ManifestError naming the first bad field. */
 export function parseManifest(text: string): Manifest {
   let raw: unknown;
@@ -123,7 +170,12 @@ export function parseManifest(text: string): Manifest {
   need(input, 'source', 'object', 'input.');
   need(input, 'preprocess', 'object', 'input.');
   const labels = need(m, 'labels', 'array', '') as unknown[];
-  if (labels.length === 0) throw new ManifestError('labels must not be empty', 'labels');
+  const task = checkTask(m);
+  if (labels.length === 0 && task !== 'tensors') throw new ManifestError('labels must not be empty', 'labels');
+  checkChoice(input, 'layout', ['nchw', 'nhwc'], 'input.');
+  checkChoice(input, 'color', ['rgb', 'bgr', 'gray'], 'input.');
+  checkChoice(input, 'batch', ['dynamic', 1], 'input.');
+  checkChoice(input.preprocess as Json, 'resize', ['stretch', 'letterbox', 'crop'], 'input.preprocess.');
   needShape(need(m, 'split', 'object', '') as Json, 'shape', 'split.', false);
   const head = need(m, 'head', 'object', '') as Json;
   for (const k of ['file', 'input', 'features']) need(head, k, 'string', 'head.');
