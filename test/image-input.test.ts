@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import {
-  Manifest, ManifestError, parseManifest, imageToInput, imageToFrame, headInput, decodeImage, rawImage, preprocessPixels, ImageError, InferenceError,
+  Manifest, ManifestError, parseManifest, imageToInput, imageToFrame, frameConversion, headInput, decodeImage, rawImage, preprocessPixels, ImageError, InferenceError,
 } from '../lib/model';
-import { BUNDLE } from './support/paths';
+import { openCamera, VideoSource } from '../hardware/camera';
+import { BUNDLE, tempDir } from './support/paths';
 
 const shipped = (): Record<string, any> => JSON.parse(fs.readFileSync(path.join(BUNDLE, 'manifest.json'), 'utf8'));
 
@@ -122,4 +123,22 @@ test('manifest: the new input fields are checked, each error names the field and
   badPre({ std: [1, 0, 1] }, 'input.preprocess.std', /none 0/);
   // Every new field is optional: the shipped manifest still parses unchanged.
   assert.equal(parseManifest(JSON.stringify(shipped())).input.layout, undefined);
+});
+
+test('camera: frames from a folder go through the bundle\'s conversion (BGR, letterbox fill), as split-head converts them', async () => {
+  const m = tiny({ color: 'bgr' }, { resize: 'letterbox', pad: 114 });
+  const dir = tempDir('camera-bgr');
+  const png = new PNG({ width: 4, height: 2 });
+  for (let i = 0; i < 8; i++) png.data.set([250, 10, 20, 255], i * 4);
+  fs.writeFileSync(path.join(dir, 'wide.png'), PNG.sync.write(png));
+  const { shape, opts } = frameConversion(m, { fit: 'stretch' });
+  assert.equal(opts.fit, 'letterbox', "the manifest's resize wins over the node's fit");
+  const frame = await openCamera(dir, shape, opts).next();
+  assert.deepEqual([...frame.data], [...imageToFrame(m, decodeImage(PNG.sync.write(png)))]);
+  // B plane first; the letterbox rows are half fill, half image.
+  assert.deepEqual([...frame.data.subarray(0, 4)], new Array(4).fill(Math.round((114 + 20) / 2)));
+  assert.deepEqual([...frame.data.subarray(8, 12)], new Array(4).fill(Math.round((114 + 250) / 2)), 'R plane last');
+  // A video device letterboxes in ffmpeg with the same fill and delivers RGB that is swapped the same way.
+  const args = new VideoSource('/dev/video0', shape, opts).ffmpegArgs().join(' ');
+  assert.match(args, /pad=2:2:\(ow-iw\)\/2:\(oh-ih\)\/2:color=0x727272/);
 });
