@@ -13,10 +13,8 @@ export interface BundleRun {
   maxCodedBytes: number;
 }
 
+// Per call; a model fixed at batch 1 is run sample by sample inside ModelRuntime.
 const BATCH = 64;
-
-/** A batch-1 model runs one sample per call; calls are serial, so the pool never merges them. */
-export const batchFor = (rt: ModelRuntime): number => (rt.manifest.input.batch === 1 ? 1 : BATCH);
 
 export async function runBundle(rt: ModelRuntime, inputs: Float32Array, count: number, level: number | null): Promise<BundleRun> {
   const codec = level === null ? null : new RateCodec(rt.manifest.rates[level]);
@@ -25,9 +23,8 @@ export async function runBundle(rt: ModelRuntime, inputs: Float32Array, count: n
   let coded = 0;
   let ideal = 0;
   let maxCoded = 0;
-  const step = batchFor(rt);
-  for (let start = 0; start < count; start += step) {
-    const n = Math.min(step, count - start);
+  for (let start = 0; start < count; start += BATCH) {
+    const n = Math.min(BATCH, count - start);
     const head = await rt.head(inputs.subarray(start * per, (start + n) * per), n);
     let features = head.features;
     if (codec && level !== null) {

@@ -58,7 +58,7 @@ async function readLabelsFile(file: string, files: string[], classNames: string[
   });
 }
 
-export async function readImageFolder(dir: string, m: Pick<Manifest, 'input'>, opts: { limit?: number; labelsFile?: string; classNames?: string[] } = {}): Promise<ImageFolderSet> {
+export async function readImageFolder(dir: string, m: Manifest, opts: { limit?: number; labelsFile?: string; classNames?: string[] } = {}): Promise<ImageFolderSet> {
   const listed = await listImages(dir);
   const files = listed.files.slice(0, opts.limit ?? Infinity);
   const s = m.input.source;
@@ -68,7 +68,7 @@ export async function readImageFolder(dir: string, m: Pick<Manifest, 'input'>, o
     const bytes = await fs.readFile(path.join(dir, f));
     let frame: Uint8Array;
     try {
-      frame = imageToFrame(m, decodeImage(bytes));
+      frame = imageToFrame(m, decodeImage(bytes, f));
     } catch (err) {
       throw new ImageFolderError(`${path.join(dir, f)}: ${(err as Error).message}`);
     }
