@@ -2,7 +2,7 @@
 // float32, which split-time checks proved equal to the original) against each rate level,
 // by the task's agreement measure, with accuracy where labels are known.
 import type { ModelRuntime } from '../model/runtime';
-import { maxAbsError, taskFor } from '../task';
+import { TaskResult, maxAbsError, taskFor } from '../task';
 import { runBundle } from './bundle-run';
 
 export interface TaskRateReport {
@@ -14,13 +14,26 @@ export interface TaskRateReport {
   codedBytes: number; idealBytes: number; maxCodedBytes: number;
 }
 
+/** What the unsplit model answered, so a figure of 100 % agreement on constant answers shows as such. */
+export interface AnswerSummary { distinctAnswers: number; perImage: number }
+
 export interface TaskEvalReport {
   /** Which images the figures come from. */
   dataset: string;
   count: number;
   task: string;
+  answers: AnswerSummary;
   unsplitAccuracy: number | null;
   rates: TaskRateReport[];
+}
+
+function summarize(results: TaskResult[]): AnswerSummary {
+  const items = results.map((r) => (r.kind === 'classification' ? [r.index] : r.kind === 'multilabel' ? r.positive.map((p) => p.index)
+    : r.kind === 'detection' ? r.detections.map((d) => d.index) : []));
+  return {
+    distinctAnswers: new Set(items.map((i) => JSON.stringify(i))).size,
+    perImage: items.reduce((n, i) => n + i.length, 0) / Math.max(1, results.length),
+  };
 }
 
 export async function evaluateTask(rt: ModelRuntime, inputs: Float32Array, count: number, labels: number[][] | null, dataset: string): Promise<TaskEvalReport> {
@@ -40,5 +53,5 @@ export async function evaluateTask(rt: ModelRuntime, inputs: Float32Array, count
       codedBytes: run.codedBytes, idealBytes: run.idealBytes, maxCodedBytes: run.maxCodedBytes,
     });
   }
-  return { dataset, count, task: task.kind, unsplitAccuracy: accuracyOf(unsplit.outputs), rates };
+  return { dataset, count, task: task.kind, answers: summarize(unsplit.outputs.map((o) => task.interpret(o))), unsplitAccuracy: accuracyOf(unsplit.outputs), rates };
 }
