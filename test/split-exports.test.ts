@@ -63,6 +63,7 @@ test('MobileNetV2-style classifier, dynamic N/H/W: --input-shape fixes the size;
   const cut = pickCut(list);
   const { report, out } = split('classifier', cut.name, '--input-shape', '3,224,224', '--resize', 'crop');
   assert.equal(report.task, 'classification');
+  assert.equal(report.keptSamples, Math.floor((2 * 1024 * 1024) / (3 * 224 * 224)), 'a 2 MiB sample set, not all 32 images');
   assert.deepEqual(report.input, { shape: [-1, 3, 224, 224], layout: 'nchw', layoutFrom: 'shape', batch: 'dynamic', color: 'rgb' });
   assert.equal(report.float.value, 1);
   assert.ok(report.quantized.value >= 0.9, `8-bit top-1 agreement ${report.quantized.value}`);
@@ -72,6 +73,29 @@ test('MobileNetV2-style classifier, dynamic N/H/W: --input-shape fixes the size;
   assert.ok(figures.rates[0].agreement.value >= 0.85, `held-out agreement ${figures.rates[0].agreement.value}`);
   assert.ok(figures.answers.distinctAnswers >= 2, 'the model answers differently for different images');
   await checkHeldOutRecorded(out, figures);
+});
+
+test('eval --labels: accuracy on held-out images against a labels file; labels from the original model give the unsplit bundle 100 %, shifted ones 0 %', async () => {
+  const bundle = path.join(work, 'classifier');
+  const m = (await loadBundle(bundle)).manifest;
+  const session = await ort.InferenceSession.create(model('classifier'));
+  const files = fs.readdirSync(held).sort();
+  const top1: number[] = [];
+  for (const f of files) {
+    const x = imageToInput(m, decodeImage(fs.readFileSync(path.join(held, f))));
+    const logits = (await session.run({ image: new ort.Tensor('float32', x, [1, 3, 224, 224]) })).logits.data as Float32Array;
+    top1.push(logits.indexOf(Math.max(...logits)));
+  }
+  const labelsFile = (name: string, shift: number) => {
+    const file = path.join(work, name);
+    fs.writeFileSync(file, files.map((f, i) => `${f} ${m.labels[(top1[i] + shift) % m.labels.length]}`).join('\n'));
+    return file;
+  };
+  const right = splitDnnJson<{ heldOut: TaskEvalReport }>('eval', '--bundle', bundle, '--images', held, '--labels', labelsFile('labels.txt', 0)).heldOut;
+  assert.equal(right.unsplitAccuracy, 1);
+  assert.equal(right.rates[0].accuracy, right.rates[0].agreement.value, 'against the original answers, accuracy is agreement');
+  const wrong = splitDnnJson<{ heldOut: TaskEvalReport }>('eval', '--bundle', bundle, '--images', held, '--labels', labelsFile('shifted.txt', 1)).heldOut;
+  assert.equal(wrong.unsplitAccuracy, 0);
 });
 
 test('the same network behind NHWC, batch fixed at 1, weights in Constant nodes (tf2onnx): layout detected, runs frame by frame, same answers', async () => {
