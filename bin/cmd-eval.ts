@@ -23,6 +23,7 @@ coded bytes per frame.
   --labels FILE    their labels: lines "<image> <label>[,<label>…]" (class names or indices);
                    or put the images in one subfolder per class
   --limit N        use at most N images
+  --verbose        show onnxruntime's own log
 
 Without --images: the bundle's sample set, and for a classifier of 1×28×28 images with 10
 classes, the Fashion-MNIST test set when it is installed (default ${DEFAULT_FASHION_MNIST}).
@@ -104,11 +105,11 @@ export async function main(argv: string[]): Promise<number> {
     data: { type: 'string', default: DEFAULT_FASHION_MNIST },
     'samples-only': { type: 'boolean', default: false },
     'update-manifest': { type: 'boolean', default: false },
-    images: { type: 'string' }, labels: { type: 'string' }, limit: { type: 'string' },
+    images: { type: 'string' }, labels: { type: 'string' }, limit: { type: 'string' }, verbose: { type: 'boolean', default: false },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   const started = Date.now();
-  const rt = await ModelRuntime.open(path.resolve(String(args.bundle)));
+  const rt = await ModelRuntime.open(path.resolve(String(args.bundle)), { ortLogSeverity: args.verbose ? 0 : 3 });
   try {
     const report: Record<string, unknown> = { bundle: rt.bundle.dir, name: rt.manifest.name, version: rt.manifest.version, modelId: rt.modelId };
     const classifier = (rt.manifest.task?.kind ?? 'classification') === 'classification';
