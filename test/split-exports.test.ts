@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadBundle } from '../lib/model';
+import { ModelRuntime, loadBundle } from '../lib/model';
+import { sampleCheck } from '../lib/ota/sample-check';
 import { decodeImage, imageToInput } from '../lib/model/image-input';
 import type { CandidateTensor, SplitReport } from '../lib/split';
 import type { TaskEvalReport } from '../lib/eval/task-eval';
@@ -141,6 +142,24 @@ test('SSD-style detector: boxes [N,K,4] + scores [N,K,C] become a detection task
   assert.ok(figures.answers.perImage >= 1 && figures.answers.perImage < 50, `boxes per image ${figures.answers.perImage}`);
   assert.ok(figures.rates[0].agreement.value >= 0.85, `held-out box agreement ${figures.rates[0].agreement.value}`);
   await checkHeldOutRecorded(out, figures);
+});
+
+test('the update sample check measures a detector by box agreement: the split bundle passes, one with a broken rate is refused', async () => {
+  const bundle = path.join(work, 'detector');
+  const check = async (dir: string) => {
+    const rt = await ModelRuntime.open(dir, { workers: 1 });
+    try { return await sampleCheck(rt); } finally { await rt.close(); }
+  };
+  const ok = await check(bundle);
+  assert.equal(ok.passed, true, ok.reason ?? '');
+  const broken = path.join(work, 'detector-broken');
+  fs.cpSync(bundle, broken, { recursive: true });
+  const manifest = JSON.parse(fs.readFileSync(path.join(broken, 'manifest.json'), 'utf8'));
+  Object.assign(manifest.rates[0].quant, { min: -2, max: 2 }); // the split tensor clamped to ±2 steps
+  fs.writeFileSync(path.join(broken, 'manifest.json'), JSON.stringify(manifest));
+  const refused = await check(broken);
+  assert.equal(refused.passed, false);
+  assert.match(refused.reason!, /rate 0: agreement 0\.\d+ on \d+ samples, needs 0\.9/);
 });
 
 test('multi-label sigmoid model with dims named "-1" (paddle2onnx): a Sigmoid output is multilabel, measured by decisions', async () => {

@@ -8,6 +8,8 @@ import { readSamples } from '../model/samples';
 import { preprocessPixels } from '../model/preprocess';
 import { argmax } from '../exit/policy';
 import { RateCodec } from '../codec/rate-codec';
+import { runBundle } from '../eval/bundle-run';
+import { taskFor } from '../task';
 
 export interface SampleCheckOptions {
   /** Samples to run, at most (the first ones of the set). */
@@ -21,12 +23,39 @@ export interface SampleCheckOptions {
 export interface RateCheck { level: number; accuracy: number; required: number; passed: boolean }
 export interface SampleCheckResult { count: number; passed: boolean; rates: RateCheck[]; reason: string | null; ms: number }
 
+/**
+ * A bundle of another task has no labels in its sample set: each rate must agree with the
+ * bundle's own unsplit answers (lib/task's measure) as well as the manifest claims.
+ */
+async function taskCheck(rt: ModelRuntime, inputs: Float32Array, n: number, tolerance: number, started: number): Promise<SampleCheckResult> {
+  const m = rt.manifest;
+  const task = taskFor(m);
+  const unsplit = (await runBundle(rt, inputs, n, null)).outputs;
+  const rates: RateCheck[] = [];
+  for (const r of m.rates) {
+    const outputs = (await runBundle(rt, inputs, n, r.level)).outputs;
+    const bad = outputs.findIndex((o) => Object.values(o).some((t) => !t.data.every(Number.isFinite)));
+    if (bad >= 0) return { count: n, passed: false, rates, reason: `rate ${r.level} gives non-finite outputs for sample ${bad}`, ms: Date.now() - started };
+    const a = task.agreement(unsplit, outputs);
+    const claimed = (r.measured?.agreement as { value?: number } | undefined)?.value;
+    // maxAbsError is lower-is-better: allow twice the claimed error.
+    const passed = a.measure === 'maxAbsError' ? claimed === undefined || a.value <= 2 * claimed + 1e-6 : a.value >= Math.max(0.5, (claimed ?? 1) - tolerance);
+    rates.push({ level: r.level, accuracy: a.value, required: a.measure === 'maxAbsError' ? claimed ?? Infinity : Math.max(0.5, (claimed ?? 1) - tolerance), passed });
+  }
+  const failed = rates.find((r) => !r.passed);
+  const reason = failed ? `rate ${failed.level}: agreement ${failed.accuracy.toFixed(4)} on ${n} samples, needs ${failed.required.toFixed(4)}` : null;
+  return { count: n, passed: !failed, rates, reason, ms: Date.now() - started };
+}
+
 export async function sampleCheck(rt: ModelRuntime, opts: SampleCheckOptions = {}): Promise<SampleCheckResult> {
   const started = Date.now();
   const m = rt.manifest;
   const set = await readSamples(rt.bundle);
   const n = Math.min(set.count, opts.limit ?? 256);
   if (n === 0) throw new Error('the bundle has an empty sample set: nothing to check it with');
+  if ((m.task?.kind ?? 'classification') !== 'classification') {
+    return taskCheck(rt, preprocessPixels(m, set.images.subarray(0, n * set.pixelsPerImage), n), n, opts.tolerance ?? 0.05, started);
+  }
   const classes = m.labels.length;
   const floor = opts.minAccuracy ?? Math.min(1, 2 / classes);
   const tolerance = opts.tolerance ?? 0.05;
