@@ -69,6 +69,11 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   const doc = await fetch(`http://127.0.0.1:${rt.port}/resources/node-red-contrib-split-dnn/docs/bundle-format.md`);
   assert.equal(doc.status, 200);
   assert.equal(await doc.text(), fs.readFileSync(path.join(REPO, 'docs', 'bundle-format.md'), 'utf8'));
+  // Deployed without a model, its status is a message id that the editor shows from the catalog.
+  await page.locator('#node-dialog-cancel').click();
+  await page.locator('#red-ui-header-button-deploy').click();
+  await page.locator('.red-ui-notification button', { hasText: /confirm deploy/i }).click(); // it is not configured
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-flow-node-status-label')).some((e) => e.textContent === 'no model configured'), null, { timeout: 10_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'editor-split-head.png') });
   await page.close();
 });

@@ -10,6 +10,9 @@ import { REPO } from './support/paths';
 
 const TYPES = Object.keys(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))['node-red'].nodes) as string[];
 const read = (...p: string[]) => fs.readFileSync(path.join(REPO, 'nodes', ...p), 'utf8');
+// Message ids with a namespace, `node-red-contrib-split-dnn/<set>:<key>`, that any node's runtime may use.
+const ALL_RUNTIME = fs.readdirSync(path.join(REPO, 'nodes'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => read(f)).join('\n');
+const qualified = (type: string) => [...ALL_RUNTIME.matchAll(new RegExp(`node-red-contrib-split-dnn/${type}:(${type}\\.[A-Za-z0-9_.]+)`, 'g'))].map((m) => m[1]);
 
 type Catalog = { [k: string]: string | string[] | Catalog };
 function lookup(cat: Catalog, key: string): unknown {
@@ -54,13 +57,13 @@ for (const type of TYPES) {
     assert.ok(i18nKeys.length > 0);
     const runtime = fs.readdirSync(path.join(REPO, 'nodes', type)).filter((f) => f.endsWith('.ts')).map((f) => read(type, f)).join('\n')
       .replace(/needsPermission\('[^']*'\)/g, ''); // admin permissions look like keys but are not
-    for (const key of [...i18nKeys, ...usedKeys(definition, type), ...usedKeys(runtime, type)]) {
+    const used = new Set([...i18nKeys, ...usedKeys(definition, type), ...usedKeys(runtime, type), ...qualified(type)]);
+    for (const key of used) {
       const value = lookup(catalog, key.replace(/\.$/, ''));
       if (key.endsWith('.')) assert.equal(typeof value, 'object', `${key}… is a group in the catalog`);
       else assert.equal(typeof value, 'string', `${key} is in the catalog`);
     }
     // And the other way: no string in the catalog that nothing asks for.
-    const used = new Set([...i18nKeys, ...usedKeys(definition, type), ...usedKeys(runtime, type)]);
     for (const leaf of leaves(catalog)) {
       const asked = used.has(leaf) || [...used].some((k) => k.endsWith('.') && leaf.startsWith(k));
       assert.ok(asked, `${leaf} is used by the editor or the runtime`);

@@ -10,7 +10,7 @@ import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
 import { confidence } from '../../lib/exit';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface TailDef extends NodeDef { model: string }
@@ -33,7 +33,7 @@ function register(RED: NodeAPI): void {
     }));
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
-    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
 
     const remember = (key: string, answer: Promise<Buffer>) => {
       if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
