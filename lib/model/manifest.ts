@@ -52,7 +52,7 @@ export interface Manifest {
   exit?: { confidence: 'max_softmax' | 'entropy'; defaultThreshold: number; calibration: CalibrationPoint[] };
   rates: RateLevel[];
   measured?: { unsplitAccuracy?: number; exitAccuracy?: number; [k: string]: unknown };
-  samples?: { images: string; labels: string; count: number };
+  samples?: { images: string; labels: string; count: number; labelSource?: string };
   files: Record<string, string>;
   [k: string]: unknown;
 }
