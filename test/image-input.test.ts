@@ -92,6 +92,7 @@ test('headInput: raw RGB, BGR, RGBA and gray pixels of any size with their width
   assert.throws(() => headInput(m, Buffer.alloc(48), { width: 8, height: 6, color: 'yuv' }), /color must be rgb, bgr, rgba or gray/);
   assert.throws(() => headInput(m, Buffer.alloc(5)), (e: Error) => e instanceof InferenceError && e.code === 'BAD_INPUT' && /expected 1 × 3×2×2 = 12 uint8 pixels, got 5 bytes.*set msg.width and msg.height/.test(e.message));
   assert.throws(() => rawImage(Buffer.alloc(4), { width: 0, height: 4, channels: 1 }), /positive integers/);
+  assert.throws(() => headInput(m, new Float32Array(36)), /has 36 values, the head takes 12 \(\[3,2,2\]\): 3 samples, and a message carries one/);
 });
 
 test('an old bundle: a frame, its PNG and the same frame raw all give exactly the input of today', () => {
