@@ -18,6 +18,30 @@ export interface RateLevel {
   [k: string]: unknown;
 }
 
+export type Layout = 'nchw' | 'nhwc';
+export type ColorOrder = 'rgb' | 'bgr' | 'gray';
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+export type BoxFormat = 'xyxy' | 'yxyx' | 'cxcywh';
+
+/** What the tail's outputs mean (docs/bundle-format.md, "Tasks"); absent = classification. */
+export type TaskSpec =
+  | { kind: 'classification'; output?: string; topK?: number }
+  | { kind: 'multilabel'; output?: string; threshold?: number; activation?: 'sigmoid' | 'none' }
+  | {
+    kind: 'detection'; boxes: string; scores: string; boxFormat?: BoxFormat; normalized?: boolean;
+    scoreActivation?: 'none' | 'sigmoid' | 'softmax'; background?: number;
+    scoreThreshold?: number; iouThreshold?: number; maxDetections?: number;
+  }
+  | { kind: 'tensors'; outputs?: string[] };
+
+export interface Preprocess {
+  scale: number; mean: number[]; std: number[];
+  /** How a frame of another size becomes source height × width (default stretch). */
+  resize?: ResizeMode;
+  /** Letterbox fill, 0..255. */
+  pad?: number;
+}
+
 export interface CalibrationPoint { threshold: number; exitRate: number; exitAccuracy: number; accuracy: number }
 
 export interface Manifest {
@@ -29,26 +53,22 @@ export interface Manifest {
     name: string;
     /** The model's own layout, batch first (-1 = dynamic). */
     shape: number[];
-    /** Axis order of `shape` (default nchw). */
-    layout?: 'nchw' | 'nhwc';
+    /** Axis order of `shape` (default nchw); uint8 frames are C×H×W whatever it is. */
+    layout?: Layout;
     /** Channel order the model expects (default gray for 1 channel, else rgb). */
-    color?: 'rgb' | 'bgr' | 'gray';
+    color?: ColorOrder;
     /** 1: the model only runs one sample per call (default dynamic). */
     batch?: 'dynamic' | 1;
     dtype: 'float32';
     source: { height: number; width: number; channels: number; dtype: 'uint8' };
-    preprocess: {
-      scale: number; mean: number[]; std: number[];
-      /** How an image of another size meets the model's (default stretch). */
-      resize?: 'stretch' | 'letterbox' | 'crop';
-      /** Letterbox fill, 0..255 (default 0). */
-      pad?: number;
-    };
+    preprocess: Preprocess;
   };
+  task?: TaskSpec;
   labels: string[];
   split: { name: string; shape: number[]; dtype: 'float32' };
   head: { file: string; input: string; features: string; exitLogits?: string };
-  tail: { file: string; input: string; logits: string };
+  /** `logits` is the output the task reads first; `outputs` every output the tail gives, in order. */
+  tail: { file: string; input: string; logits: string; outputs?: string[] };
   exit?: { confidence: 'max_softmax' | 'entropy'; defaultThreshold: number; calibration: CalibrationPoint[] };
   rates: RateLevel[];
   measured?: { unsplitAccuracy?: number; exitAccuracy?: number; [k: string]: unknown };
@@ -168,6 +188,16 @@ function checkInput(input: Json): void {
   }
 }
 
+function checkTask(m: Json): TaskSpec['kind'] {
+  if (m.task === undefined) return 'classification';
+  const task = need(m, 'task', 'object', '') as Json;
+  oneOf(task, 'kind', ['classification', 'multilabel', 'detection', 'tensors'], 'task.');
+  if (task.kind === undefined) throw new ManifestError('task.kind must be given', 'task.kind');
+  if (task.kind === 'detection') for (const k of ['boxes', 'scores']) need(task, k, 'string', 'task.');
+  oneOf(task, 'boxFormat', ['xyxy', 'yxyx', 'cxcywh'], 'task.');
+  return task.kind as TaskSpec['kind'];
+}
+
 /** Parse and check a manifest; throws ManifestError naming the first bad field. */
 export function parseManifest(text: string): Manifest {
   let raw: unknown;
@@ -188,7 +218,8 @@ export function parseManifest(text: string): Manifest {
   needShape(input, 'shape', 'input.', true);
   checkInput(input);
   const labels = need(m, 'labels', 'array', '') as unknown[];
-  if (labels.length === 0) throw new ManifestError('labels must not be empty', 'labels');
+  const task = checkTask(m);
+  if (labels.length === 0 && task !== 'tensors') throw new ManifestError('labels must not be empty', 'labels');
   needShape(need(m, 'split', 'object', '') as Json, 'shape', 'split.', false);
   const head = need(m, 'head', 'object', '') as Json;
   for (const k of ['file', 'input', 'features']) need(head, k, 'string', 'head.');

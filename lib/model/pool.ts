@@ -19,6 +19,8 @@ export interface PoolOptions {
   intraOpThreads?: number;
   /** Largest number of frames concatenated into one run. */
   maxBatch?: number;
+  /** onnxruntime's own log level, 0 verbose … 3 errors only (default) … 4 fatal. */
+  ortLogSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
 interface Pending {
@@ -85,7 +87,7 @@ export class InferencePool {
   constructor(models: PoolModel[], opts: PoolOptions = {}) {
     for (const m of models) this.models.set(m.key, m);
     this.maxBatch = opts.maxBatch ?? 256;
-    this.init = { models: models.map(({ key, file }) => ({ key, file })), intraOpThreads: opts.intraOpThreads ?? 1 };
+    this.init = { models: models.map(({ key, file }) => ({ key, file })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3 };
     const count = opts.workers ?? Math.max(1, Math.min(2, os.availableParallelism()));
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
     this.ready = Promise.all(this.slots.map((s) => s.ready)).then(() => undefined);

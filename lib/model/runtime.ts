@@ -84,6 +84,12 @@ export class ModelRuntime {
     return { features: out[m.head.features].data, exitLogits: m.head.exitLogits ? out[m.head.exitLogits]?.data ?? null : null };
   }
 
+  /** Every output of the tail, batched ([n, ...] each), for tasks that read more than logits. */
+  tailOutputs(features: Float32Array, n: number): Promise<Record<string, Tensor>> {
+    const m = this.manifest;
+    return this.runSamples('tail', m.tail.input, { data: features, dims: dimsOf(m, n).split });
+  }
+
   tail(features: Float32Array, n: number): Promise<Float32Array> {
     const m = this.manifest;
     return this.one('tail', m.tail.input, { data: features, dims: dimsOf(m, n).split }, m.tail.logits);
