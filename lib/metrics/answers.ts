@@ -2,6 +2,7 @@
 // the dashboard and /metrics count for it (objects found, labels set), and how it scores
 // against a reference — ground truth, or the original model's own answer, which is what a
 // split-made bundle's sample labels are ("agreement" rather than accuracy).
+import { Box, Scored, matchCount } from '../task/boxes';
 
 /** correct/wrong: against ground truth; agree/disagree: against the original model's answer. */
 export type Outcome = 'correct' | 'wrong' | 'agree' | 'disagree' | 'unlabelled' | 'error';
@@ -14,7 +15,6 @@ export interface AnyAnswer {
   [k: string]: unknown;
 }
 
-type Box = [number, number, number, number];
 interface Found { box?: unknown; index?: unknown; label?: unknown }
 
 export interface AnswerFigures {
@@ -44,26 +44,16 @@ export function answerFigures(a: AnyAnswer): AnswerFigures {
 const sameClass = (truth: unknown, found: { index?: unknown; label?: unknown }) =>
   String(truth) === String(found.label) || String(truth) === String(found.index);
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
 const isBox = (v: unknown): v is Box => Array.isArray(v) && v.length === 4 && v.every((x) => typeof x === 'number');
 
 /** Every reference box found once, same class, IoU ≥ 0.5, and nothing more. */
 function detectionsAgree(truth: Found[], found: Found[]): boolean {
   if (truth.length !== found.length) return false;
-  const free = found.slice();
-  return truth.every((t) => {
-    const i = free.findIndex((f) => isBox(t.box) && isBox(f.box) && sameClass(t.index ?? t.label, f) && iou(t.box, f.box) >= 0.5);
-    if (i < 0) return false;
-    free.splice(i, 1);
-    return true;
-  });
+  if (![...truth, ...found].every((d) => isBox(d.box))) return false;
+  // A reference may name its classes by label: the answer's own boxes say which index that is.
+  const indexOf = (d: Found) => (typeof d.index === 'number' ? d.index : found.find((f) => String(f.label) === String(d.label))?.index as number ?? -1);
+  const scored = (list: Found[]): Scored[] => list.map((d) => ({ box: d.box as Box, index: indexOf(d), score: typeof (d as { score?: unknown }).score === 'number' ? (d as { score: number }).score : 1 }));
+  return matchCount(scored(truth), scored(found)) === truth.length;
 }
 
 /**
