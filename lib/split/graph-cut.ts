@@ -127,6 +127,18 @@ export function planCut(index: GraphIndex, at: string, outputs: string[]): CutPl
   return { headNodes: order(head), tailNodes: order(tail) };
 }
 
+/**
+ * The full name of a tensor written as `--list` shows long names ("start…end"), when exactly
+ * one tensor fits; any other name is returned as it is.
+ */
+export function resolveTensorName(index: GraphIndex, at: string): string {
+  const [start, end, more] = at.split('…');
+  if (end === undefined || more !== undefined || index.has(at)) return at;
+  const fits = [...index.producer.keys()].filter((n) => n.startsWith(start) && n.endsWith(end) && n.length >= at.length);
+  if (fits.length === 1) return fits[0];
+  throw new CutError('NO_TENSOR', `"${at}" ${fits.length ? `fits ${fits.length} tensors (${fits.slice(0, 3).map((n) => `"${n}"`).join(', ')}…)` : 'fits no tensor'}: give the full name (split-dnn split --list --json prints them)`);
+}
+
 /** Tensors whose names contain what the user typed, to point at a typo. */
 function suggest(index: GraphIndex, at: string): string {
   const needle = at.toLowerCase();

@@ -5,7 +5,7 @@
 import { ModelRuntime } from '../model/runtime';
 import type { ColorOrder, Layout, Preprocess, ResizeMode } from '../model/manifest';
 import { Outputs, Task, perSample, taskFor } from '../task';
-import { cutModel, planCut } from './graph-cut';
+import { cutModel, planCut, resolveTensorName } from './graph-cut';
 import { ElemType, valueInfo, writeModel } from './onnx-proto';
 import { elemTypeName } from './dtypes';
 import { argmaxRows, openSession, ortLogSeverity, runAll, withOutputs } from './probe';
@@ -99,9 +99,10 @@ function checkBeforeRunning(src: SourceModel, at: string): void {
   }
 }
 
-export async function splitModel(opts: SplitOptions): Promise<SplitReport> {
-  const outputs = opts.outputs ?? (opts.output ? opts.output.split(',') : undefined);
-  const src = await openSourceModel(opts.model, { outputs, inputShape: opts.inputShape, layout: opts.layout, color: opts.color });
+export async function splitModel(options: SplitOptions): Promise<SplitReport> {
+  const outputs = options.outputs ?? (options.output ? options.output.split(',') : undefined);
+  const src = await openSourceModel(options.model, { outputs, inputShape: options.inputShape, layout: options.layout, color: options.color });
+  const opts = { ...options, at: resolveTensorName(src.index, options.at) };
   const { name: inputName, sampleDims, batch } = src.input;
   checkBeforeRunning(src, opts.at);
   const base = opts.preprocess ?? DEFAULT_PREPROCESS(src.input.frame.channels);
