@@ -164,7 +164,7 @@ function areaMean(src: Uint8Array, w: number, h: number, C: number, x0: number, 
 }
 
 /** What the manifest says about image input, with the defaults old bundles imply. */
-export function imageSpec(m: Manifest): { shape: FrameShape; fit: Fit; pad: number; color: 'rgb' | 'bgr' | 'gray'; layout: 'nchw' | 'nhwc' } {
+export function imageSpec(m: Pick<Manifest, 'input'>): { shape: FrameShape; fit: Fit; pad: number; color: 'rgb' | 'bgr' | 'gray'; layout: 'nchw' | 'nhwc' } {
   const { source, preprocess } = m.input;
   return {
     shape: { height: source.height, width: source.width, channels: source.channels },
@@ -180,7 +180,10 @@ export function imageSpec(m: Manifest): { shape: FrameShape; fit: Fit; pad: numb
  * colour order: what the sample set holds and camera-source sends) and how an image becomes
  * one. A node's own `fit` applies only when the manifest declares no resize.
  */
-export function frameConversion(m: Manifest, own: { fit?: Fit; invert?: boolean } = {}): { shape: FrameShape; opts: ConvertOptions } {
+export function frameConversion(m: Pick<Manifest, 'input'>, own: { fit?: Fit; invert?: boolean } = {}): { shape: FrameShape; opts: ConvertOptions } {
+  if (m.input.shape.length !== 4) {
+    throw new ImageError(`the model's input [${m.input.shape}] is not an image (batch, channels, height, width): send a Float32Array or one ${m.input.source.channels}×${m.input.source.height}×${m.input.source.width} uint8 frame`);
+  }
   const spec = imageSpec(m);
   return {
     shape: spec.shape,
@@ -189,13 +192,13 @@ export function frameConversion(m: Manifest, own: { fit?: Fit; invert?: boolean 
 }
 
 /** An image of any size → one frame in the bundle's frame format. */
-export function imageToFrame(m: Manifest, img: Image, own: { fit?: Fit; invert?: boolean } = {}): Buffer {
+export function imageToFrame(m: Pick<Manifest, 'input'>, img: Image, own: { fit?: Fit; invert?: boolean } = {}): Buffer {
   const { shape, opts } = frameConversion(m, own);
   return toFrame(img, shape, opts);
 }
 
 /** An image of any size → one sample of the model's float input (layout, scale, mean, std). */
-export function imageToInput(m: Manifest, img: Image): Float32Array {
+export function imageToInput(m: Pick<Manifest, 'input'>, img: Image): Float32Array {
   return preprocessPixels(m, imageToFrame(m, img), 1);
 }
 
