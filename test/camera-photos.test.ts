@@ -23,6 +23,7 @@ import { Image, Manifest, decodeImage, imageToInput, loadBundle } from '../lib/m
 import { taskFor, TaskResult, DetectionResult } from '../lib/task';
 import { matchCount } from '../lib/task/boxes';
 import { fleetOfProcess } from '../lib/metrics';
+import type { CandidateTensor } from '../lib/split';
 
 const work = tempDir('camera-photos');
 const IMAGENET = ['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
@@ -52,6 +53,12 @@ async function splitBundle(name: string, model: string, at: string, ...extra: st
   const r = splitDnn('split', '--model', model, '--at', at, '--calibrate', cal, '--out', dir, ...extra);
   assert.equal(r.code, 0, r.err);
   return { dir, manifest: (await loadBundle(dir)).manifest };
+}
+
+/** The cuts `split --list` offers at a feature map (C×H×W, H > 1), in graph order. */
+function spatialCuts(model: string): CandidateTensor[] {
+  const list = JSON.parse(splitDnn('split', '--model', model, '--list', '--json').out) as CandidateTensor[];
+  return list.filter((c) => !c.crossing && !c.unused && !c.refused && c.type === 'float32' && c.dims.length === 4 && c.dims[2] > 1);
 }
 
 /** The unsplit model's answer for an image prepared as the manifest says, read by the bundle's task. */
@@ -114,8 +121,7 @@ test('camera → all-in-one flow, 224×224 RGB classifier: photo crops answered 
 
 test('camera → flow, tf2onnx-style NHWC classifier with batch fixed at 1: frames run one per ORT call, also when several wait, with the original answers', async () => {
   const modelFile = path.join(repoRoot(), 'test', 'models', 'classifier-nhwc.onnx');
-  const at = JSON.parse(splitDnn('split', '--model', modelFile, '--list', '--json').out).filter((c: { crossing?: unknown; unused?: boolean; refused?: unknown; type: string; dims: number[] }) =>
-    !c.crossing && !c.unused && !c.refused && c.type === 'float32' && c.dims.length === 4 && c.dims[2] > 1).at(-1).name as string;
+  const at = spatialCuts(modelFile).at(-1)!.name;
   const { dir, manifest } = await splitBundle('nhwc', modelFile, at, '--resize', 'crop', ...IMAGENET);
   assert.deepEqual([manifest.input.layout, manifest.input.batch], ['nhwc', 1]);
   const cameraDir = path.join(work, 'camera-nhwc');
@@ -142,8 +148,7 @@ test('camera → flow, tf2onnx-style NHWC classifier with batch fixed at 1: fram
 
 test('camera → flow, SSD-style detector (letterbox, fill 114): boxes arrive at the gateway as the original model finds them, objects counted in /metrics', async () => {
   const modelFile = path.join(repoRoot(), 'test', 'models', 'detector.onnx');
-  const at = JSON.parse(splitDnn('split', '--model', modelFile, '--list', '--json').out).filter((c: { crossing?: unknown; unused?: boolean; refused?: unknown; type: string; dims: number[] }) =>
-    !c.crossing && !c.unused && !c.refused && c.type === 'float32' && c.dims.length === 4 && c.dims[2] > 1).reduce((a: { float32Bytes: number }, c: { float32Bytes: number }) => (c.float32Bytes <= a.float32Bytes ? c : a)).name as string;
+  const at = spatialCuts(modelFile).reduce((a, c) => (c.float32Bytes! <= a.float32Bytes! ? c : a)).name;
   const { dir, manifest } = await splitBundle('detector', modelFile, at, '--resize', 'letterbox', '--pad', '114', '--background', '0', ...IMAGENET);
   assert.equal(manifest.task?.kind, 'detection');
   const cameraDir = path.join(work, 'camera-detector');
