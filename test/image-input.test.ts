@@ -75,6 +75,8 @@ test('imageToInput: a 640×480 JPEG and PNG become the model size; gray models g
   assert.equal(g[0], Math.round(0.299 * 40 + 0.587 * 120 + 0.114 * 60));
 });
 
+const pngOf2x2 = () => { const png = new PNG({ width: 2, height: 2 }); return PNG.sync.write(png); };
+
 test('headInput: raw RGB, BGR, RGBA and gray pixels of any size with their width and height', () => {
   const m = tiny();
   const rgb = Buffer.from(quad.data);
@@ -92,6 +94,9 @@ test('headInput: raw RGB, BGR, RGBA and gray pixels of any size with their width
   assert.throws(() => headInput(m, Buffer.alloc(48), { width: 8, height: 6, color: 'yuv' }), /color must be rgb, bgr, rgba or gray/);
   assert.throws(() => headInput(m, Buffer.alloc(5)), (e: Error) => e instanceof InferenceError && e.code === 'BAD_INPUT' && /expected 1 × 3×2×2 = 12 uint8 pixels, got 5 bytes.*set msg.width and msg.height/.test(e.message));
   assert.throws(() => rawImage(Buffer.alloc(4), { width: 0, height: 4, channels: 1 }), /positive integers/);
+  const flat = withInput({ shape: [-1, 12], source: { height: 1, width: 12, channels: 1, dtype: 'uint8' }, preprocess: { scale: 1, mean: [0], std: [1] } });
+  assert.throws(() => headInput(flat, pngOf2x2()), /the model's input \[-1,12\] is not an image .*send a Float32Array or one 1×1×12 uint8 frame/);
+  assert.throws(() => headInput(m, new Float32Array(36)), /has 36 values, the head takes 12 \(\[3,2,2\]\): 3 samples, and a message carries one/);
 });
 
 test('an old bundle: a frame, its PNG and the same frame raw all give exactly the input of today', () => {

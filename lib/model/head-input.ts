@@ -35,7 +35,10 @@ export function headInput(m: Manifest, payload: unknown, hints: RawHints = {}): 
   const floats = m.input.shape.slice(1).reduce((a, b) => a * b, 1);
   const s = m.input.source;
   if (payload instanceof Float32Array) {
-    if (payload.length !== floats) throw new InferenceError('BAD_INPUT', `Float32Array payload has ${payload.length} values, the head takes ${floats} ([${m.input.shape.slice(1)}])`);
+    if (payload.length !== floats) {
+      const batch = payload.length > floats && payload.length % floats === 0 ? `: ${payload.length / floats} samples, and a message carries one` : '';
+      throw new InferenceError('BAD_INPUT', `Float32Array payload has ${payload.length} values, the head takes ${floats} ([${m.input.shape.slice(1)}])${batch}`);
+    }
     return payload;
   }
   if (payload instanceof Uint8Array) {

@@ -104,20 +104,17 @@ export function toFrame(img: Image, shape: FrameShape, opts: ConvertOptions = {}
   const box = sourceBox(img.width, img.height, W, H, opts.fit ?? 'crop');
   const identity = box.x === 0 && box.y === 0 && box.w === W && box.h === H;
   const out = Buffer.alloc(C * H * W);
-  const plane = (c: number) => (opts.bgr && C === 3 ? 2 - c : c) * H * W;
+  const planes = Array.from({ length: C }, (_, c) => (opts.bgr && C === 3 ? 2 - c : c) * H * W);
+  const px = new Float64Array(C);
   for (let y = 0; y < H; y++) {
     // Each output pixel averages the source pixels its box covers (area resampling: no
     // aliasing when a 640×480 frame becomes 28×28), or the nearest one when enlarging.
     const y0 = box.y + (y * box.h) / H;
     const y1 = box.y + ((y + 1) * box.h) / H;
     for (let x = 0; x < W; x++) {
-      const x0 = box.x + (x * box.w) / W;
-      const x1 = box.x + ((x + 1) * box.w) / W;
-      for (let c = 0; c < C; c++) {
-        let v = identity ? src[(y * W + x) * C + c] : areaMean(src, img.width, img.height, C, c, x0, x1, y0, y1, pad);
-        if (opts.invert) v = 255 - v;
-        out[plane(c) + y * W + x] = v;
-      }
+      if (identity) for (let c = 0; c < C; c++) px[c] = src[(y * W + x) * C + c];
+      else areaMean(src, img.width, img.height, C, box.x + (x * box.w) / W, box.x + ((x + 1) * box.w) / W, y0, y1, pad, px);
+      for (let c = 0; c < C; c++) out[planes[c] + y * W + x] = opts.invert ? 255 - px[c] : px[c];
     }
   }
   return out;
@@ -146,8 +143,9 @@ function sourceBox(w: number, h: number, W: number, H: number, fit: Fit): { x: n
   throw new ImageError(`fit must be stretch, letterbox or crop, got ${fit}`);
 }
 
-function areaMean(src: Uint8Array, w: number, h: number, C: number, c: number, x0: number, x1: number, y0: number, y1: number, pad: number): number {
-  let sum = 0;
+/** The mean of each channel over the source area [x0, x1) × [y0, y1), rounded, into `px`. */
+function areaMean(src: Uint8Array, w: number, h: number, C: number, x0: number, x1: number, y0: number, y1: number, pad: number, px: Float64Array): void {
+  px.fill(0);
   let weight = 0;
   const xa = Math.floor(x0), xb = Math.ceil(x1) - 1, ya = Math.floor(y0), yb = Math.ceil(y1) - 1;
   for (let y = ya; y <= yb; y++) {
@@ -157,15 +155,16 @@ function areaMean(src: Uint8Array, w: number, h: number, C: number, c: number, x
       const wx = Math.min(x + 1, x1) - Math.max(x, x0);
       if (wx <= 0) continue;
       const inside = x >= 0 && y >= 0 && x < w && y < h; // outside the image is the letterbox fill
-      sum += (inside ? src[(y * w + x) * C + c] : pad) * wx * wy;
+      const at = (y * w + x) * C;
+      for (let c = 0; c < C; c++) px[c] += (inside ? src[at + c] : pad) * wx * wy;
       weight += wx * wy;
     }
   }
-  return weight > 0 ? Math.round(sum / weight) : 0;
+  for (let c = 0; c < C; c++) px[c] = weight > 0 ? Math.round(px[c] / weight) : 0;
 }
 
 /** What the manifest says about image input, with the defaults old bundles imply. */
-export function imageSpec(m: Manifest): { shape: FrameShape; fit: Fit; pad: number; color: 'rgb' | 'bgr' | 'gray'; layout: 'nchw' | 'nhwc' } {
+export function imageSpec(m: Pick<Manifest, 'input'>): { shape: FrameShape; fit: Fit; pad: number; color: 'rgb' | 'bgr' | 'gray'; layout: 'nchw' | 'nhwc' } {
   const { source, preprocess } = m.input;
   return {
     shape: { height: source.height, width: source.width, channels: source.channels },
@@ -181,7 +180,10 @@ export function imageSpec(m: Manifest): { shape: FrameShape; fit: Fit; pad: numb
  * colour order: what the sample set holds and camera-source sends) and how an image becomes
  * one. A node's own `fit` applies only when the manifest declares no resize.
  */
-export function frameConversion(m: Manifest, own: { fit?: Fit; invert?: boolean } = {}): { shape: FrameShape; opts: ConvertOptions } {
+export function frameConversion(m: Pick<Manifest, 'input'>, own: { fit?: Fit; invert?: boolean } = {}): { shape: FrameShape; opts: ConvertOptions } {
+  if (m.input.shape.length !== 4) {
+    throw new ImageError(`the model's input [${m.input.shape}] is not an image (batch, channels, height, width): send a Float32Array or one ${m.input.source.channels}×${m.input.source.height}×${m.input.source.width} uint8 frame`);
+  }
   const spec = imageSpec(m);
   return {
     shape: spec.shape,
@@ -190,13 +192,13 @@ export function frameConversion(m: Manifest, own: { fit?: Fit; invert?: boolean 
 }
 
 /** An image of any size → one frame in the bundle's frame format. */
-export function imageToFrame(m: Manifest, img: Image, own: { fit?: Fit; invert?: boolean } = {}): Buffer {
+export function imageToFrame(m: Pick<Manifest, 'input'>, img: Image, own: { fit?: Fit; invert?: boolean } = {}): Buffer {
   const { shape, opts } = frameConversion(m, own);
   return toFrame(img, shape, opts);
 }
 
 /** An image of any size → one sample of the model's float input (layout, scale, mean, std). */
-export function imageToInput(m: Manifest, img: Image): Float32Array {
+export function imageToInput(m: Pick<Manifest, 'input'>, img: Image): Float32Array {
   return preprocessPixels(m, imageToFrame(m, img), 1);
 }
 

@@ -4,12 +4,12 @@
 import type { Manifest } from './manifest';
 import { InferenceError } from './tensor';
 
-export function pixelsPerFrame(m: Manifest): number {
+export function pixelsPerFrame(m: Pick<Manifest, 'input'>): number {
   const s = m.input.source;
   return s.channels * s.height * s.width;
 }
 
-export function preprocessPixels(m: Manifest, pixels: Uint8Array, n: number): Float32Array {
+export function preprocessPixels(m: Pick<Manifest, 'input'>, pixels: Uint8Array, n: number): Float32Array {
   const per = pixelsPerFrame(m);
   const s = m.input.source;
   if (pixels.length !== per * n) {

@@ -19,11 +19,11 @@ export function photoCrops(boxes: Array<{ x: number; y: number; w: number; h: nu
   });
 }
 
-/** Crop boxes spread over the photo, `count` of them, sizes 240..1200 px and mixed aspect ratios. */
-export function cropBoxes(count: number, seed: number): Array<{ x: number; y: number; w: number; h: number }> {
+/** Crop boxes spread over the photo, `count` of them, widths 240..`maxWidth` px and mixed aspect ratios. */
+export function cropBoxes(count: number, seed: number, maxWidth = 1200): Array<{ x: number; y: number; w: number; h: number }> {
   const random = rng(seed);
   return Array.from({ length: count }, () => {
-    const w = 240 + Math.floor(random() * 960);
+    const w = 240 + Math.floor(random() * (maxWidth - 240));
     const h = Math.max(224, Math.floor(w * (0.5 + random())));
     return { x: Math.floor(random() * (6028 - w)), y: Math.floor(random() * (3391 - Math.min(h, 3391))), w, h: Math.min(h, 3391) };
   });
