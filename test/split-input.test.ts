@@ -53,7 +53,7 @@ test('an image folder: frames at the manifest size and colour order, labels from
   };
   write('cat/a.png', [200, 10, 0]);
   write('dog/b.png', [0, 20, 250]);
-  const m = { input: { source: { height: 2, width: 2, channels: 3, dtype: 'uint8' }, color: 'bgr', preprocess: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } } } as unknown as Manifest;
+  const m = { input: { shape: [-1, 3, 2, 2], source: { height: 2, width: 2, channels: 3, dtype: 'uint8' }, color: 'bgr', preprocess: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } } } as unknown as Manifest;
   const byFolder = await readImageFolder(dir, m);
   assert.deepEqual(byFolder.files, ['cat/a.png', 'dog/b.png']);
   assert.deepEqual(byFolder.classNames, ['cat', 'dog']);

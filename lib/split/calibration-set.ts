@@ -120,7 +120,7 @@ export async function readCalibrationSet(where: string, opts: SampleOptions): Pr
 
   if (stat.isDirectory() && !(await fs.stat(path.join(where, 'manifest.json')).catch(() => null))) {
     const frame = opts.frame ?? sourceFor(opts.sampleDims);
-    const m = { input: { source: frame, preprocess: opts.preprocess, color: opts.color, layout: opts.layout } } as Manifest;
+    const m = { input: { shape: [-1, ...opts.sampleDims], source: frame, preprocess: opts.preprocess, color: opts.color, layout: opts.layout } } as Manifest;
     const folder = await readImageFolder(where, m, { limit: opts.limit, labelsFile: opts.labelsFile, classNames: opts.classNames });
     sets = folder.labels;
     const single = sets?.every((l) => l.length === 1 && l[0] < 256) ? Uint8Array.from(sets, (l) => l[0]) : null;
