@@ -36,6 +36,8 @@ async function inBatches(count: number, fn: (start: number, n: number) => Promis
 
 export async function evaluate(rt: ModelRuntime, set: LabelledSet, thresholds?: number[]): Promise<EvalReport> {
   const m = rt.manifest;
+  // Exit calibration and label accuracy are a classifier's; other tasks go through task-eval.ts.
+  if ((m.task?.kind ?? 'classification') !== 'classification') throw new Error(`evaluate() measures classifiers; bundle ${m.name} is ${m.task!.kind}: use evaluateTask (split-dnn eval --images)`);
   const classes = m.labels.length;
   const per = pixelsPerFrame(m);
   const splitSize = m.split.shape.reduce((a, b) => a * b, 1);
