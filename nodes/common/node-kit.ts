@@ -82,3 +82,24 @@ export function resolveBundleDir(dir: string, userDir?: string): string {
 export function short(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
 }
+
+/**
+ * Log lines about what peers send, at most one per key (say gateway and reason) every
+ * `everyMs`, with how many were held back: a flood of bad messages must not flood the log.
+ */
+export class LogThrottle {
+  private readonly last = new Map<string, { at: number; held: number }>();
+  constructor(private readonly everyMs = 10_000, private readonly maxKeys = 256) {}
+
+  /** The line to log now, or null to hold it back. */
+  line(key: string, text: string, now = Date.now()): string | null {
+    const seen = this.last.get(key);
+    if (seen && now - seen.at < this.everyMs) {
+      seen.held++;
+      return null;
+    }
+    if (!seen && this.last.size >= this.maxKeys) this.last.delete(this.last.keys().next().value!);
+    this.last.set(key, { at: now, held: 0 });
+    return seen?.held ? `${text} (and ${seen.held} more like it since the last line)` : text;
+  }
+}

@@ -3,10 +3,11 @@
 // arrive and publishes the answers fed to it.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { EdgeLink } from '../../lib/link/edge-link';
-import { frameKey, Gap, Recovery } from '../../lib/link/sequence';
+import { frameKey, Gap, Recovery, Reset } from '../../lib/link/sequence';
+import type { Refusal } from '../../lib/link/identity';
 import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
 import type { Frame } from '../../lib/wire';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, LogThrottle, StatusLine, short } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 
 interface TransmitDef extends NodeDef { link: string; role: 'edge' | 'cloud' }
@@ -25,9 +26,12 @@ function register(RED: NodeAPI): void {
     let cloud: CloudLink | null = null;
     const status = new StatusLine(this, () => {
       const up = state === 'connected';
-      const text = role === 'edge'
-        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${edge?.stats().dropped ? `, ${edge.stats().dropped} dropped` : ''}`
-        : `${state}, ${short(cloud?.stats().received ?? 0)} frames in${cloud?.stats().gapsOpen ? `, ${cloud.stats().gapsOpen} missing` : ''}`;
+      const e = edge?.stats();
+      const c = cloud?.stats();
+      const refused = (e ? e.malformedAnswers + e.refusedAnswers : 0) + (c ? c.malformed + c.forged : 0);
+      const text = (role === 'edge'
+        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${e?.dropped ? `, ${e.dropped} dropped` : ''}`
+        : `${state}, ${short(c?.received ?? 0)} frames in${c?.gapsOpen ? `, ${c.gapsOpen} missing` : ''}`) + (refused ? `, ${short(refused)} refused` : '');
       // Down: why. Up but refused something (an ACL, say): the counts and why, until the next reconnect.
       if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${state}: ${lastError}` : text };
       return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
@@ -52,6 +56,13 @@ function register(RED: NodeAPI): void {
       if (s === 'connected') lastError = null;
       status.now();
     };
+    const throttle = new LogThrottle();
+    // What peers send that is not taken: logged (a few lines however many), counted by the link.
+    const onRefused = (r: Refusal) => {
+      const line = throttle.line(`${r.reason}/${r.gateway}`, `refused ${r.reason === 'mismatch' ? 'an answer' : r.reason === 'forged' ? 'a forged frame' : 'a malformed message'} on ${r.topic}: ${r.detail}`);
+      if (line) this.warn(line);
+      status.update();
+    };
     const onError = (err: Error) => {
       if (lastError !== err.message) this.warn(`link: ${err.message}`);
       lastError = err.message;
@@ -63,6 +74,7 @@ function register(RED: NodeAPI): void {
         edge = link;
         listen(link, 'state', onState);
         listen(link, 'link-error', onError);
+        listen(link, 'refused', onRefused);
         listen(link, 'dropped', (n: number) => this.warn(`outbox full: dropped the ${n} oldest frame(s)`));
         listen(link, 'answer', (f: Frame) => {
           const key = frameKey(f);
@@ -89,6 +101,11 @@ function register(RED: NodeAPI): void {
         cloud = link;
         listen(link, 'state', onState);
         listen(link, 'link-error', onError);
+        listen(link, 'refused', onRefused);
+        listen(link, 'seq-reset', (r: Reset) => {
+          const line = throttle.line(`reset/${r.gateway}`, `gateway ${r.gateway} (boot ${r.bootId}): seq jumped from ${r.from} to ${r.to}, too far for a gap; counted as a reset`);
+          if (line) this.warn(line);
+        });
         listen(link, 'frame', (payload: Buffer, topic: string) => {
           this.send({ topic, payload });
           status.update();
@@ -111,7 +128,8 @@ function register(RED: NodeAPI): void {
         if (context.size >= MAX_CONTEXT) context.delete(context.keys().next().value!);
         context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex });
       } else {
-        cloud!.reply(msg.payload);
+        // The answer goes to the gateway of the topic its frame came on, when it came over the link.
+        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined);
       }
       status.update();
     });

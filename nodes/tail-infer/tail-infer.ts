@@ -3,12 +3,15 @@
 // gateway plus msg.result. Duplicates (same gateway, boot, seq) get the cached answer
 // again instead of a second result, so a gateway that resent still clears its outbox.
 // Gaps are the cloud mqtt-transmit's to report: in a shared group it alone sees the
-// whole stream, through the answers of the other tails.
+// whole stream, through the answers of the other tails. A frame that came over the link
+// (msg.topic) belongs to the topic's gateway: caches go by it, and a header that names
+// another gateway is refused without an answer.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
 import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
+import { headerDisagrees, topicIdentity } from '../../lib/link/identity';
 import { confidence } from '../../lib/exit';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
@@ -56,8 +59,15 @@ function register(RED: NodeAPI): void {
         throw new Error(`bad frame: ${(err as Error).message}`);
       }
       if (f.kind !== 'features') throw new Error(`tail-infer takes features frames, got a ${f.kind} frame`);
-      const key = frameKey(f);
-      const seen = tracker.see(f.gatewayId, f.bootId, f.seq);
+      const on = typeof msg.topic === 'string' ? topicIdentity(msg.topic) : null;
+      const forged = on && headerDisagrees(f, on);
+      if (forged) {
+        rejected++;
+        throw new Error(`frame on ${String(msg.topic)} refused, not answered: ${forged}`);
+      }
+      const gateway = on?.gateway ?? f.gatewayId;
+      const key = frameKey(f, gateway);
+      const seen = tracker.see(gateway, f.bootId, f.seq);
       const cached = seen.duplicate ? answers.get(key) : undefined;
       if (cached) {
         msg.payload = await cached;
@@ -83,7 +93,7 @@ function register(RED: NodeAPI): void {
         const answer = refuse(f, decodeError!);
         remember(key, Promise.resolve(answer));
         msg.payload = answer;
-        msg.result = { error: decodeError, gateway: f.gatewayId, seq: f.seq };
+        msg.result = { error: decodeError, gateway, seq: f.seq };
         send(msg);
         throw new Error(decodeError!);
       }
@@ -101,7 +111,7 @@ function register(RED: NodeAPI): void {
       const { body, answer } = await inferred;
       results++;
       msg.payload = answer;
-      msg.result = { ...body, gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
+      msg.result = { ...body, gateway, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
       msg.timing = { ...(msg.timing as object | undefined), tailMs: performance.now() - started };
       status.update();
       send(msg);
