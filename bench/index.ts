@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Bench> = {
   codec: () => require('./codec'),
   faults: () => require('./faults'),
   fuzz: () => require('./fuzz'),
+  hostile: () => require('./hostile'),
   link: () => require('./link'),
   pipeline: () => require('./pipeline'),
   sparse: () => require('./sparse'),

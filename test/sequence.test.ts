@@ -77,3 +77,18 @@ test('topics parse back into their parts, state topics included', async () => {
   assert.equal(parseTopic('other/x'), null);
   assert.equal(topics.allFeatures(true), '$share/tails/split/+/+/features');
 });
+
+test('a bounded map keeps its newest keys, whatever the caller deleted meanwhile', async () => {
+  const { BoundedMap } = await import('../lib/link/bounded-map');
+  const m = new BoundedMap<number, number>(3);
+  for (const k of [1, 2, 3, 4]) m.set(k, k);
+  assert.deepEqual([...m.keys()], [2, 3, 4]);
+  m.delete(3);
+  m.set(5, 5);
+  m.set(6, 6);
+  assert.deepEqual([...m.keys()], [4, 5, 6]);
+  m.set(5, 50); // not new: nothing evicted
+  assert.deepEqual([...m.entries()], [[4, 4], [5, 50], [6, 6]]);
+  for (let k = 10; k < 5000; k++) m.set(k, k);
+  assert.deepEqual([...m.keys()], [4997, 4998, 4999]);
+});

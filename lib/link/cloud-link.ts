@@ -14,6 +14,7 @@ import { connectWhenReady, describeLinkError, disableNagle, LinkSettings } from 
 import { ControlPlane } from './control';
 import { topics, parseTopic, topicMatches, TAIL_GROUP } from './topics';
 import { GapWatch, frameKey, touch } from './sequence';
+import { BoundedMap } from './bounded-map';
 import { headerDisagrees, Refusal, RefusalReason, topicIdentity } from './identity';
 
 export interface CloudLinkOptions {
@@ -54,7 +55,7 @@ export class CloudLink extends EventEmitter {
   private readonly queue: { topic: string; message: Buffer; answers: number }[] = [];
   private readonly counts = { received: 0, answered: 0, messages: 0, duplicates: 0, malformed: 0, forged: 0 };
   private readonly batcher: AnswerBatcher;
-  private readonly answers = new Map<string, Buffer>();
+  private readonly answers: BoundedMap<string, Buffer>;
   private readonly gaps: GapWatch;
   private readonly timer: NodeJS.Timeout;
   private readonly shared: boolean;
@@ -68,6 +69,7 @@ export class CloudLink extends EventEmitter {
     this.shared = opts.group !== null && opts.settings.protocolVersion === 5;
     this.subscription = topics.allFeatures(this.shared, opts.group ?? TAIL_GROUP);
     this.gaps = new GapWatch(opts.reorderMs);
+    this.answers = new BoundedMap(opts.answers ?? 8192);
     this.batcher = new AnswerBatcher((topic, message, answers) => this.publish(topic, message, answers), opts.batchWaitMs);
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
@@ -183,7 +185,6 @@ export class CloudLink extends EventEmitter {
 
   private remember(f: Frame, answer: Buffer, gateway: string): void {
     this.gaps.see(gateway, f.bootId, f.seq);
-    if (this.answers.size >= (this.opts.answers ?? 8192)) this.answers.delete(this.answers.keys().next().value!);
     this.answers.set(frameKey(f, gateway), answer);
   }
 

@@ -5,6 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { EdgeLink } from '../../lib/link/edge-link';
 import { frameKey, Gap, Recovery, Reset } from '../../lib/link/sequence';
 import type { Refusal } from '../../lib/link/identity';
+import { BoundedMap } from '../../lib/link/bounded-map';
 import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
 import type { Frame } from '../../lib/wire';
 import { handleInput, LogThrottle, StatusLine, short } from '../common/node-kit';
@@ -48,7 +49,7 @@ function register(RED: NodeAPI): void {
       link.on(event, fn);
       detach.push(() => link.off(event, fn));
     };
-    const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown }>();
+    const context = new BoundedMap<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown }>(MAX_CONTEXT);
     const onState = (s: string) => {
       // Transitions in and out of connected, not every failed reconnect attempt.
       if (s !== state && (s === 'connected' || state === 'connected')) this.log(`link ${s}`);
@@ -125,7 +126,6 @@ function register(RED: NodeAPI): void {
       if (!Buffer.isBuffer(msg.payload)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
       if (role === 'edge') {
         const f = edge!.submit(msg.payload);
-        if (context.size >= MAX_CONTEXT) context.delete(context.keys().next().value!);
         context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex });
       } else {
         // The answer goes to the gateway of the topic its frame came on, when it came over the link.

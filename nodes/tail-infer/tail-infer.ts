@@ -12,6 +12,7 @@ import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
 import { headerDisagrees, topicIdentity } from '../../lib/link/identity';
+import { BoundedMap } from '../../lib/link/bounded-map';
 import { confidence } from '../../lib/exit';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
@@ -27,7 +28,7 @@ function register(RED: NodeAPI): void {
     const tracker = new SequenceTracker();
     // Answers by frame key, as promises: a resent frame can arrive while its first copy is
     // still being inferred, and must get that same answer rather than a second result.
-    const answers = new Map<string, Promise<Buffer>>();
+    const answers = new BoundedMap<string, Promise<Buffer>>(ANSWER_CACHE);
     let results = 0;
     let rejected = 0;
     const status = new StatusLine(this, () => ({
@@ -37,11 +38,6 @@ function register(RED: NodeAPI): void {
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
-
-    const remember = (key: string, answer: Promise<Buffer>) => {
-      if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
-      answers.set(key, answer);
-    };
 
     /** Answer a frame we cannot decode, so the gateway stops resending it and learns why. */
     const refuse = (f: Frame, why: string): Buffer =>
@@ -91,7 +87,7 @@ function register(RED: NodeAPI): void {
       if (!latent) {
         rejected++;
         const answer = refuse(f, decodeError!);
-        remember(key, Promise.resolve(answer));
+        answers.set(key, Promise.resolve(answer));
         msg.payload = answer;
         msg.result = { error: decodeError, gateway, seq: f.seq };
         send(msg);
@@ -105,7 +101,7 @@ function register(RED: NodeAPI): void {
         const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: Math.round(c.confidence * 1e4) / 1e4, source: 'cloud', latencyMs: Date.now() - f.timestampMs };
         return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
       })();
-      remember(key, inferred.then((r) => r.answer));
+      answers.set(key, inferred.then((r) => r.answer));
       // A failed run must not leave a rejected answer cached for the resend.
       inferred.catch(() => answers.delete(key));
       const { body, answer } = await inferred;
