@@ -149,15 +149,21 @@ function rawBatch(frames: Buffer[]): Buffer {
   return Buffer.concat([header, body]);
 }
 
-test('a batch of 65,535 valid frames is refused whole before it is read, counted once; the tail goes on serving', async () => {
+test('batches of 65,535 valid frames, and a 1 MiB frame, are refused whole before they are read, each counted once; the tail goes on serving', async () => {
   const evil = await peer('evil');
   const gwA = await peer('gw-a');
   const one = decodeFrame(await featuresFrame(rt, 0, 0, 0, 'evil', 1234));
+  // The issue's 555 KB of distinct frames, and the same count of one frame repeated, which deflates to a few KB.
   const batch = rawBatch(Array.from({ length: 65_535 }, (_, seq) => encodeFrame({ ...one, seq })));
+  const compact = rawBatch(Array(65_535).fill(encodeFrame(one)));
   const parse0 = await value('split_dnn_parse_errors_total', 'evil');
   const frames0 = await value('split_dnn_cloud_frames_total', 'evil');
   await evil.client.publishAsync(topics.features('evil', rt.modelId), batch, { qos: 1 });
-  assert.equal(await metricReaches('split_dnn_parse_errors_total', 'evil', parse0 + 1), parse0 + 1, `the ${batch.length}-byte batch refused, counted once`);
+  await evil.client.publishAsync(topics.features('evil', rt.modelId), compact, { qos: 1 });
+  assert.equal(await metricReaches('split_dnn_parse_errors_total', 'evil', parse0 + 2), parse0 + 2, `the ${batch.length}-byte and ${compact.length}-byte batches refused, each counted once`);
+  // One valid frame of 1 MiB: its CRC alone would hold the event loop for tens of ms.
+  await evil.send(encodeFrame({ ...one, seq: 70_000, payload: Buffer.alloc((1 << 20) - 64, 7) }));
+  assert.equal(await metricReaches('split_dnn_parse_errors_total', 'evil', parse0 + 3), parse0 + 3, 'the 1 MiB frame refused, counted once');
   await gwA.send(await featuresFrame(rt, 2, 0, 1, 'gw-a', 6));
   await until(() => gwA.answers.some((a) => a.bootId === 6), 'an answer to the next frame');
   const m = await metrics();
@@ -165,5 +171,6 @@ test('a batch of 65,535 valid frames is refused whole before it is read, counted
   const rss = sampleValue(m, 'process_resident_memory_bytes')!;
   assert.ok(rss < 1 << 30, `resident memory ${Math.round(rss / 2 ** 20)} MiB, under the cloud unit's MemoryMax=1G`);
   assert.match(tail.output(), /refused a malformed message on split\/evil\/[0-9a-f]{16}\/features: malformed batch: OVER_CAP at batch\.count: 65535 frames, cap 64/);
+  assert.match(tail.output(), new RegExp(`refused a malformed message on split/evil/[0-9a-f]{16}/features: a message of ${batch.length} bytes, cap 262144`));
   assert.deepEqual(evil.answers, []);
 });

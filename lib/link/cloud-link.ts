@@ -33,7 +33,16 @@ export interface CloudLinkOptions {
   batchWaitMs?: number;
   /** Gateways whose birth/death state is kept, at most (least recently heard forgotten). */
   maxGateways?: number;
+  /** Bytes of one features message at most, inflated (default 256 KiB; gateways send 16 KiB batches). */
+  maxMessageBytes?: number;
 }
+
+/**
+ * What one message may cost a tail: its CRCs run at roughly 16 MB/s on a small ARM or a
+ * busy x86 core, so 256 KiB is ~16 ms of event loop, where 16 MiB (the batch format's own
+ * cap) was seconds.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface GatewayState { gateway: string; live: boolean; bootId: number; since: number; body?: Record<string, unknown> }
 
@@ -134,9 +143,11 @@ export class CloudLink extends EventEmitter {
   private onMessageFrames(payload: Buffer, topic: string): void {
     const on = topicIdentity(topic);
     if (!on) return this.refuse('malformed', topic, 'not a features topic');
+    const cap = this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    if (payload.length > cap) return this.refuse('malformed', topic, `a message of ${payload.length} bytes, cap ${cap}`);
     let frames: Buffer[];
     try {
-      frames = framesOf(payload);
+      frames = framesOf(payload, { maxBodyBytes: cap });
     } catch (err) {
       // The gateway resends every frame of it that stays unanswered: nothing is lost.
       this.fail(new Error(`malformed batch on ${topic}: ${(err as Error).message}`));
@@ -146,7 +157,7 @@ export class CloudLink extends EventEmitter {
     const bytes: Buffer[] = [];
     frames.forEach((frame, i) => {
       let f: Frame;
-      try { f = decodeFrame(frame); } catch (err) { return this.refuse('malformed', topic, `frame ${i}: ${(err as Error).message}`); }
+      try { f = decodeFrame(frame, { maxPayloadBytes: cap }); } catch (err) { return this.refuse('malformed', topic, `frame ${i}: ${(err as Error).message}`); }
       if (f.kind !== 'features') return this.refuse('malformed', topic, `frame ${i}: a ${f.kind} frame on a features topic`);
       // What a gateway cannot be made to publish under another's name, it can still write in a header.
       const forged = headerDisagrees(f, on);

@@ -84,22 +84,28 @@ export function short(n: number): string {
 }
 
 /**
- * Log lines about what peers send, at most one per key (say gateway and reason) every
+ * Log lines about what peers send, at most `burst` per key (say gateway and reason) every
  * `everyMs`, with how many were held back: a flood of bad messages must not flood the log.
  */
 export class LogThrottle {
-  private readonly last = new Map<string, { at: number; held: number }>();
-  constructor(private readonly everyMs = 10_000, private readonly maxKeys = 256) {}
+  private readonly keys = new Map<string, { since: number; lines: number; held: number }>();
+  constructor(private readonly everyMs = 10_000, private readonly burst = 3, private readonly maxKeys = 256) {}
 
   /** The line to log now, or null to hold it back. */
   line(key: string, text: string, now = Date.now()): string | null {
-    const seen = this.last.get(key);
-    if (seen && now - seen.at < this.everyMs) {
-      seen.held++;
+    let k = this.keys.get(key);
+    if (!k || now - k.since >= this.everyMs) {
+      if (!k && this.keys.size >= this.maxKeys) this.keys.clear();
+      const held = k?.held ?? 0;
+      k = { since: now, lines: 0, held: 0 };
+      this.keys.set(key, k);
+      if (held) text = `${text} (and ${held} more like it before this)`;
+    }
+    if (k.lines >= this.burst) {
+      k.held++;
       return null;
     }
-    if (!seen && this.last.size >= this.maxKeys) this.last.delete(this.last.keys().next().value!);
-    this.last.set(key, { at: now, held: 0 });
-    return seen?.held ? `${text} (and ${seen.held} more like it since the last line)` : text;
+    k.lines++;
+    return text;
   }
 }
