@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Bench> = {
   pipeline: () => require('./pipeline'),
   sparse: () => require('./sparse'),
   rate: () => require('./rate'),
+  'image-input': () => require('./image-input'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

@@ -4,7 +4,7 @@
 // sends the fleet's figures shaped for Dashboard 2.0 charts, a table and the controls.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Request, Response, NextFunction } from 'express';
-import { fleetOfProcess, outcomeOf, FleetStats, GatewaySummary } from '../../lib/metrics';
+import { fleetOfProcess, judge, answerFigures, FleetStats, GatewaySummary, AnyAnswer, AnswerSeen } from '../../lib/metrics';
 import { decodeFrame } from '../../lib/wire';
 import { parseTopic } from '../../lib/link/topics';
 import type { Gap, Recovery, Reset } from '../../lib/link/sequence';
@@ -21,7 +21,7 @@ interface StatsDef extends NodeDef {
   interval: string; window: string; path: string;
 }
 
-type Answer = { source?: string; index?: unknown; label?: unknown; error?: unknown };
+type Answer = AnyAnswer & { source?: string };
 interface FrameInfo { gateway?: string; kind?: string; bytes?: number; rate?: number; auto?: boolean }
 
 /** The gateway of the topic a message came on, if it came over the link. */
@@ -34,8 +34,13 @@ function gatewayOf(msg: NodeMessageInFlow, own: string): string {
   return topicGateway(msg) ?? result?.gateway ?? frame?.gateway ?? own;
 }
 
+/** How an answer scored and what it found (any task); labels may be the original model's answers. */
+function seen(msg: NodeMessageInFlow, answer: Answer, labelsAreOriginal: boolean): AnswerSeen {
+  return { outcome: judge(answer, { label: msg.label, reference: msg.reference, labelsAreOriginal }), figures: answer.error ? undefined : answerFigures(answer) };
+}
+
 /** Feeds one message into the figures; false when it is none of the kinds this node knows. */
-function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: number): boolean {
+function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: number, labelsAreOriginal = false): boolean {
   const error = msg.error as { source?: { type?: string } } | undefined;
   if (error) {
     fleet.error(gatewayOf(msg, own), error.source?.type ?? 'unknown', now);
@@ -46,7 +51,7 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
   const exit = msg.exit as { exited?: boolean; threshold?: number } | undefined;
   if (exit?.exited && answer.source === 'edge') {
     const capturedAt = Number(msg.capturedAt);
-    fleet.exit(own, { outcome: outcomeOf(msg.label, answer), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
+    fleet.exit(own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
     return true;
   }
   if (frame && !frame.kind && typeof frame.bytes === 'number' && Buffer.isBuffer(msg.payload)) {
@@ -54,7 +59,7 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
     return true;
   }
   if (frame?.kind && answer.source === 'cloud') {
-    fleet.answer(frame.gateway ?? own, { outcome: outcomeOf(msg.label, answer), latencyMs: msg.latencyMs as number | undefined }, now);
+    fleet.answer(frame.gateway ?? own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: msg.latencyMs as number | undefined }, now);
     return true;
   }
   if (Buffer.isBuffer(msg.payload)) {
@@ -176,8 +181,13 @@ function register(RED: NodeAPI): void {
     };
     const timer = setInterval(tick, intervalMs);
 
+    // A bundle split without labels carries the original model's answers as sample labels:
+    // scored against them, answers measure agreement, not accuracy.
+    let labelsAreOriginal = false;
+    model?.runtime.then((rt) => { labelsAreOriginal = rt.manifest.samples?.labelSource === 'original-model-argmax'; }, () => undefined);
+
     handleInput(this, status, async (msg) => {
-      if (!observe(fleet, msg, own, Date.now())) {
+      if (!observe(fleet, msg, own, Date.now(), labelsAreOriginal)) {
         throw new Error('split-stats takes exits (early-exit-gate), frames (bottleneck-encode, mqtt-transmit on the cloud), answers (mqtt-transmit on the edge, tail-infer) and caught errors');
       }
     });
