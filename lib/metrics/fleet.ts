@@ -39,6 +39,8 @@ export interface GatewaySummary {
   gaps: number;
   duplicates: number;
   errors: number;
+  /** Frames and answers refused: forged, malformed, not echoing their frame. */
+  refused: number;
 }
 
 interface Gateway {
@@ -55,6 +57,8 @@ interface Gateway {
   gapsOpen: number;
   duplicates: number;
   errors: number;
+  /** Frames and answers refused: forged, malformed, not echoing their frame. */
+  refused: number;
   /** Last cumulative link counts, to turn them into counter increments. */
   linkCounts: Record<LinkCount, number>;
 }
@@ -90,7 +94,7 @@ export class FleetStats {
     if (!g) {
       g = {
         window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
-        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0,
+        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0,
         linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0 },
       };
       this.gateways.set(name, g);
@@ -208,7 +212,7 @@ export class FleetStats {
   /** A frame or message the cloud link refused, under the gateway of the topic it came on. */
   refused(id: string, reason: 'forged' | 'malformed' | 'mismatch', now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
-    g.errors++;
+    g.refused++;
     this.metrics[reason === 'forged' ? 'forged' : reason === 'malformed' ? 'parseErrors' : 'refusedAnswers'].inc({ gateway });
   }
 
@@ -236,7 +240,7 @@ export class FleetStats {
       const n = s[key] ?? 0;
       const last = n < g.linkCounts[key] ? 0 : g.linkCounts[key];
       if (n > last) m[LINK_COUNTS[key]].inc({ gateway }, n - last);
-      if (key !== 'dropped' && key !== 'resent' && n > last) g.errors += n - last;
+      if (key !== 'dropped' && key !== 'resent' && n > last) g.refused += n - last;
       g.linkCounts[key] = n;
     }
   }
@@ -288,6 +292,7 @@ export class FleetStats {
         gaps: g.gapsOpen,
         duplicates: g.duplicates,
         errors: g.errors,
+        refused: g.refused,
       };
     });
   }
