@@ -1,6 +1,8 @@
 // Node-RED settings for the embedded runtime that `split-dnn start` runs. Secure by
-// default: the caller binds the editor to 127.0.0.1, the admin API is locked whenever an
-// admin password is given, and the credential key comes from the environment.
+// default: the caller binds the editor to 127.0.0.1 (and refuses any other address without
+// a password), the admin API is locked whenever an admin password is given and the
+// dashboard with it (Dashboard 2.0 reads `dashboard`), and the credential key comes from
+// the environment.
 import * as path from 'node:path';
 import { BasicAuth, dashboardSettings, Login } from './lib/security/dashboard-auth';
 
