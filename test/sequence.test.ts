@@ -92,3 +92,12 @@ test('a bounded map keeps its newest keys, whatever the caller deleted meanwhile
   for (let k = 10; k < 5000; k++) m.set(k, k);
   assert.deepEqual([...m.keys()], [4997, 4998, 4999]);
 });
+
+test('answers, late and in any order, never reset a stream: a gap its frames opened is still reported', () => {
+  const w = new GapWatch(1000, 100);
+  for (const seq of [0, 1_000_000, 1_000_005]) w.see('g', 1, seq, 0); // a reset, then a skip of 4
+  w.see('g', 1, 0, 10, true); // the answer to seq 0 arrives last: far behind, not a reset
+  w.see('g', 1, 5_000_000, 10, true); // nor one far ahead
+  assert.equal(w.resetCount, 1);
+  assert.deepEqual(w.sweep(2000).gaps.map((g) => [g.from, g.to]), [[1_000_001, 1_000_004]]);
+});

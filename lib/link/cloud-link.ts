@@ -195,7 +195,7 @@ export class CloudLink extends EventEmitter {
   }
 
   private remember(f: Frame, answer: Buffer, gateway: string): void {
-    this.gaps.see(gateway, f.bootId, f.seq);
+    this.gaps.see(gateway, f.bootId, f.seq, Date.now(), true);
     this.answers.set(frameKey(f, gateway), answer);
   }
 

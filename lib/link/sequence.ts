@@ -73,8 +73,10 @@ export const MAX_GAP = 1 << 17;
  * reported once; one that turns up after that (a resend) counts as recovered. Tails in a
  * shared group each see only part of a stream, so the cloud link feeds this with the
  * answers of its peers too: a gap is a frame no tail of the group has seen.
- * Skips are runs (O(log runs) per frame whatever the seqs); a jump of more than `maxGap`
- * either way is a reset: the stream starts again there, and nothing is reported missing.
+ * Skips are runs (O(log runs) per frame whatever the seqs); a frame more than `maxGap`
+ * away either way is a reset: the stream starts again there, and nothing is reported
+ * missing. An answer (`answer`: this tail's or a peer's, which come late and in any order)
+ * only fills or extends a stream within that distance, never resets it.
  */
 export class GapWatch {
   private readonly streams = new Map<string, GapStream>();
@@ -88,11 +90,12 @@ export class GapWatch {
 
   constructor(private readonly reorderMs = 3000, private readonly maxGap = MAX_GAP, private readonly maxStreams = 1024, private readonly maxRuns = 1024) {}
 
-  see(gateway: string, bootId: number, seq: number, now = Date.now()): void {
+  see(gateway: string, bootId: number, seq: number, now = Date.now(), answer = false): void {
     const s = touch(this.streams, `${gateway}/${bootId}`, () => ({
       gateway, bootId, highest: seq - 1, missing: new RunSet(this.maxRuns), reported: new RunSet(this.maxRuns), recovered: 0,
     }), this.maxStreams);
     if (seq > s.highest + this.maxGap || seq < s.highest - this.maxGap) {
+      if (answer) return;
       this.resetCount++;
       if (this.resets.length < 64) this.resets.push({ gateway, bootId, from: s.highest, to: seq });
       s.missing.clear();
