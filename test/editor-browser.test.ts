@@ -63,7 +63,10 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   // The dialog's field labels are the catalog's strings (data-i18n), not keys.
   assert.equal((await page.locator('label[for="node-input-model"]').innerText()).trim(), 'Model');
   // The help sidebar shows this node's help text.
-  await page.locator('#red-ui-tab-help-link-button, a[href="#red-ui-tab-help"]').first().click().catch(() => undefined);
+  // Node-RED 4: the help tab's label, or its icon when the tabs are collapsed; Node-RED 5: a
+  // button in the sidebar's tab bar.
+  await page.locator('#red-ui-tab-help a.red-ui-tab-label, a.red-ui-tab-link-button[href="#help"], .red-ui-sidebar-tab-bar button[data-tab-id="help"]')
+    .filter({ visible: true }).first().click();
   await page.waitForFunction(() => document.body.innerText.includes('Runs the head of the split model on an image'), null, { timeout: 10_000 });
   // A help link to the docs opens the copy Node-RED serves from this module's resources/.
   const doc = await fetch(`http://127.0.0.1:${rt.port}/resources/node-red-contrib-split-dnn/docs/bundle-format.md`);
