@@ -24,7 +24,7 @@ const USAGE = `usage: split-dnn start [options]
   --mqtt-version 4|5      MQTT protocol (default 5; 4 = 3.1.1, forced for the embedded broker)
   --ca-file FILE          CA certificate (PEM) to verify an mqtts:// broker against
   --user-dir DIR          Node-RED user dir (default ~/.split-dnn/<role>)
-  --flows FILE            flow file to seed the user dir with (default flows/<role>.json)
+  --flows FILE            flow file to seed the user dir with (default examples/<role>.json)
   --reset-flows           replace the user dir's flows with the seed flow
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
@@ -72,7 +72,7 @@ async function seedFlows(userDir: string, role: Role, seed: string | undefined, 
   await fs.mkdir(userDir, { recursive: true });
   const flowFile = path.join(userDir, `flows-${role}.json`);
   const exists = await fs.access(flowFile).then(() => true, () => false);
-  if (!exists || reset) await fs.copyFile(seed ?? path.join(PACKAGE_ROOT, 'flows', SEED[role]), flowFile);
+  if (!exists || reset) await fs.copyFile(seed ?? path.join(PACKAGE_ROOT, 'examples', SEED[role]), flowFile);
   return flowFile;
 }
 

@@ -71,7 +71,7 @@ export function handleInput(
  */
 export const NO_MODEL = 'node-red-contrib-split-dnn/split-model:split-model.status.none';
 
-/** Root of this package (where models/ and flows/ live), from dist/nodes/common. */
+/** Root of this package (where models/ and examples/ live), from dist/nodes/common. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
