@@ -101,6 +101,12 @@ def load(path, outputs=None):
         return None, str(err)
 
 
+def fallback_message(reason):
+    """What the trainer prints (and records) when the tail cannot run in PyTorch."""
+    return ("tail.onnx cannot be run in PyTorch (%s): training with feature-space distortion "
+            "(MSE on the split tensor) instead of distillation at the model's output" % reason)
+
+
 def max_abs_error(module, inputs, references, batch_size=256):
     """Largest |torch - reference| over all outputs; inputs/references are lists of numpy
     arrays with the batch first (references from onnxruntime)."""

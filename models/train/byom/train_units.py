@@ -66,8 +66,7 @@ def convert_tail(job, feats, teacher, log):
             reason = "the converted tail differs from onnxruntime by %.3g (limit %.3g)" % (err, 1e-4 * scale)
             module = None
     if module is None:
-        info["fallback"] = ("tail.onnx cannot be run in PyTorch (%s): training with feature-space "
-                            "distortion (MSE on the split tensor) instead of the model's output" % reason)
+        info["fallback"] = onnx_torch.fallback_message(reason)
         log("FALLBACK: " + info["fallback"])
         return (lambda x: x), info
     log("tail converted: %d ops, max abs error vs onnxruntime %.2e on %d validation samples" % (
