@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Bench> = {
   pipeline: () => require('./pipeline'),
   sparse: () => require('./sparse'),
   rate: () => require('./rate'),
+  units: () => require('./units'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

@@ -6,6 +6,7 @@ import { ModelRuntime } from '../lib/model/runtime';
 import { readSamples } from '../lib/model/samples';
 import { evaluate, EvalReport } from '../lib/eval/evaluate';
 import { readFashionMnistTest, DEFAULT_FASHION_MNIST } from '../lib/eval/idx';
+import { reselectBank } from '../lib/eval/reselect';
 
 const USAGE = `usage: split-dnn eval --bundle DIR [--json] [--data DIR] [--samples-only]
 
@@ -14,15 +15,22 @@ rate level's accuracy and coded bytes per frame, on the bundle's sample set and 
 Fashion-MNIST test set when it is installed (default ${DEFAULT_FASHION_MNIST}).
 
 --update-manifest records the coded bytes per rate and the figures on the sample set
-(first 500 and all samples) in the bundle's manifest, for tests and the dashboard.`;
+(first 500 and all samples) in the bundle's manifest, for tests and the dashboard.
+
+--reselect re-chooses a trained bank without retraining: the Fashion-MNIST test set is
+split into a validation half (even indices) and a test half (odd indices); levels that a
+smaller level matches on validation are removed (with their ONNX files), the exit's
+default threshold is chosen on validation, and the manifest's figures come from the test
+half. Then the sample-set figures are recorded as with --update-manifest.`;
 
 const compact = (r: EvalReport) => ({
   count: r.count, unsplitAccuracy: r.unsplitAccuracy, exitAccuracy: r.exitAccuracy, calibration: r.calibration,
   rates: r.rates.map(({ level, accuracy, codedBytes, pipeline }) => ({ level, accuracy, codedBytes, pipeline })),
 });
 
-/** Writes what the real coder measured into manifest.json (the model id changes with it). */
-async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>): Promise<void> {
+/** Writes what the real coder measured into manifest.json (the model id changes with it);
+ *  with `codedBytes` false only the sample-set figures (after --reselect, which wrote its own). */
+async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>, codedBytes = true): Promise<void> {
   const file = path.join(rt.bundle.dir, 'manifest.json');
   const manifest = JSON.parse(await fs.readFile(file, 'utf8'));
   const samples = await readSamples(rt.bundle);
@@ -30,7 +38,7 @@ async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>)
   const head = await evaluate(rt, { images: samples.images.subarray(0, first * samples.pixelsPerImage), labels: samples.labels.subarray(0, first), count: first });
   const all = report.samples as EvalReport;
   const test = report.test && !('skipped' in (report.test as object)) ? (report.test as EvalReport) : null;
-  for (const r of (test ?? all).rates) {
+  for (const r of codedBytes ? (test ?? all).rates : []) {
     manifest.rates[r.level].measured = { ...manifest.rates[r.level].measured, codedBytes: r.codedBytes, codedOn: test ? 'fashion-mnist-test-10k' : 'sample-set' };
   }
   manifest.measured = { ...manifest.measured, sampleSet: [compact(head), compact(all)], evaluatedBy: 'split-dnn eval --update-manifest' };
@@ -38,6 +46,14 @@ async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>)
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+async function reselect(dir: string, data: string, json: boolean): Promise<void> {
+  const set = await readFashionMnistTest(data);
+  if (!set) throw new Error(`--reselect needs the Fashion-MNIST test set in ${data}`);
+  const r = await reselectBank(dir, set, 'fashion-mnist-test-10k');
+  if (json) return;
+  console.log(`reselected on the validation half: kept ${r.kept.map((k) => k.name).join(', ')}; dropped ${r.dropped.map((d) => `${d.name} (matched by ${d.dominatedBy})`).join(', ') || 'none'}; exit threshold ${r.defaultThreshold}`);
+}
 
 function summary(report: Record<string, unknown>): string {
   const lines = [`${report.name} ${report.version} (model id ${report.modelId})`];
@@ -59,9 +75,11 @@ export async function main(argv: string[]): Promise<number> {
     data: { type: 'string', default: DEFAULT_FASHION_MNIST },
     'samples-only': { type: 'boolean', default: false },
     'update-manifest': { type: 'boolean', default: false },
+    reselect: { type: 'boolean', default: false },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   const started = Date.now();
+  if (args.reselect) await reselect(path.resolve(String(args.bundle)), String(args.data), !!args.json);
   const rt = await ModelRuntime.open(path.resolve(String(args.bundle)));
   try {
     const report: Record<string, unknown> = { bundle: rt.bundle.dir, name: rt.manifest.name, version: rt.manifest.version, modelId: rt.modelId };
@@ -70,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       const test = await readFashionMnistTest(String(args.data));
       report.test = test ? await evaluate(rt, test) : { skipped: `no Fashion-MNIST test set in ${args.data}` };
     }
-    if (args['update-manifest']) await updateManifest(rt, report);
+    if (args['update-manifest'] || args.reselect) await updateManifest(rt, report, !args.reselect);
     report.seconds = (Date.now() - started) / 1000;
     console.log(args.json ? JSON.stringify(report, null, 2) : summary(report));
     return 0;

@@ -20,9 +20,9 @@ stored under "test" come from the held-out test images through the real coder.
 
   --out DIR          write the new bundle there (default: replace --bundle in place, at the
                      very end; Ctrl-C at any time leaves the input bundle as it was)
-  --minutes M        time budget for the whole run (default 20, --quick 3): epochs per unit
+  --minutes M        time budget for the whole run (default 20, --quick 4): epochs per unit
                      are fitted to it after timing a few training steps
-  --quick            a small search (3 units, few epochs): for CI and a first look
+  --quick            a small search (2 units): for CI and a first look
   --grid C:S:L:Q,..  units to try: channels, stride (1, 2, 4), rate weight lambda, quant step
   --epochs N         epochs per unit (an upper bound; --minutes may lower it)
   --val F --test F   fractions of images for validation and test (default 0.15 each)

@@ -172,7 +172,7 @@ export async function trainUnits(opts: TrainUnitsOptions): Promise<TrainUnitsRep
     const manifestIn: Manifest = { ...m, rates: fixed.map((r, i) => ({ ...r, level: i })) };
     const job = {
       bundle: src, out: tmp, manifest: manifestIn, ...npy, result: path.join(work, 'result.json'),
-      quick: !!opts.quick, minutes: opts.minutes ?? (opts.quick ? 3 : 20), seed: opts.seed ?? 0, grid: opts.grid, epochs: opts.epochs,
+      quick: !!opts.quick, minutes: opts.minutes ?? (opts.quick ? 4 : 20), seed: opts.seed ?? 0, grid: opts.grid, epochs: opts.epochs,
       threads: opts.threads ?? 2, exitAgreement: opts.exitAgreement ?? 0.99, elapsedSeconds: (Date.now() - started) / 1000,
       images: { dir: opts.images, count: files.length }, split: split.record,
       fixedLevels: fixed.map((r, i) => ({ name: r.name, accuracy: fixedVal!.rates[r.level].accuracy, idealBytes: fixedVal!.rates[r.level].idealBytes, entry: manifestIn.rates[i] })),

@@ -30,7 +30,7 @@ from progress import Progress  # noqa: E402
 # distillation loss; stride 4 keeps 1/16 of the positions, stride 2 a quarter.
 FULL_GRID = [(4, 4, 0.02, 1.0), (8, 4, 0.005, 1.0), (16, 4, 0.002, 1.0), (16, 2, 0.002, 1.0),
              (32, 2, 0.0005, 1.0), (32, 2, 0.0001, 0.5)]
-QUICK_GRID = [(4, 4, 0.02, 1.0), (8, 4, 0.005, 1.0), (16, 2, 0.002, 1.0)]
+QUICK_GRID = [(8, 4, 0.005, 1.0), (32, 2, 0.0005, 1.0)]
 
 
 def parse_grid(text):
@@ -81,7 +81,7 @@ def config(job):
     return {
         "quick": quick, "seed": int(job.get("seed", 0)), "minutes": float(job.get("minutes", 20)),
         "batch_size": 64, "lr": 1e-2, "prior_lr_factor": 5.0, "kd_weight": 1.0, "kd_temperature": 2.0,
-        "search_epochs": int(job.get("epochs") or (4 if quick else 12)),
+        "search_epochs": int(job.get("epochs") or (12 if quick else 12)),
         "exit_epochs": 6 if quick else 16, "exit_lr": 3e-3,
         "exit_target": float(job.get("exitAgreement", 0.99)),
         "grid": [dict(zip(("channels", "stride", "lambda", "step"), g)) for g in grid],
@@ -123,7 +123,9 @@ def main(job_path):
     budget = fit_budget(cfg, specs, tail, feats, split_shape, final_relu,
                         float(job.get("elapsedSeconds", 0)) + time.time() - t0, log)
     prog.stage("search", total=len(specs), label="%d units" % len(specs))
-    results = search.run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log, prog)
+    # the search's share of the budget ends where the exit and the export must begin
+    deadline = time.time() + budget["budgetSeconds"] * len(specs) / (len(specs) + 0.5)
+    results = search.run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log, prog, deadline)
     fixed = [dict(r, fixed=True) for r in job.get("fixedLevels", [])]
     # in the fallback the units' measure (feature argmax) is not the 8-bit level's (top-1
     # agreement), so the bundle's own levels are kept rather than compared
