@@ -65,7 +65,7 @@ export async function reselectBank(dir: string, set: LabelledSet, describe: stri
     files.add(m.rates[l].encoder.file); files.add(m.rates[l].decoder.file);
     return {
       ...m.rates[l], level: i,
-      measured: { ...m.rates[l].measured, accuracy: r6(t.accuracy), idealBytes: r6(t.idealBytes), codedBytes: r6(t.codedBytes), accuracyDropPP: r6(t.dropPp), dataset: 'test half', validation: { accuracy: r6(v.accuracy), codedBytes: r6(v.codedBytes) } },
+      measured: { ...m.rates[l].measured, accuracy: r6(t.accuracy), idealBytes: r6(t.idealBytes), codedBytes: r6(t.codedBytes), accuracyDropPP: r6(t.dropPp), dataset: 'test half', codedOn: 'test half', validation: { accuracy: r6(v.accuracy), codedBytes: r6(v.codedBytes) } },
     };
   });
   for (const f of Object.keys(m.files)) {
