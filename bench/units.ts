@@ -7,6 +7,10 @@
  * whole image offloaded as JPEG/WebP at several qualities through the original model.
  *
  *   npm run bench -- units [--json] [--work DIR] [--minutes 20] [--at TENSOR] [--plot docs/units-rate.svg]
+ *
+ * --smoke: a tiny demo model (600 images, 1 epoch) and train-units --quick, to check the
+ * path end to end in a few minutes; its figures say nothing about the goals.
+ * The demo model is cached in WORK/demo (delete it to train again).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,10 +30,10 @@ import { encodePng } from '../hardware/image';
 const REPO = path.resolve(__dirname, '..', '..');
 const QUALITIES = [10, 30, 50, 75, 90];
 
-function demoModel(dir: string): { seconds: number; accuracy: number } {
+function demoModel(dir: string, extra: string[]): { seconds: number; accuracy: number } {
   const info = path.join(dir, 'train.json');
   if (!fs.existsSync(info)) {
-    const run = spawnSync('nice', ['-n', '10', '/usr/bin/python3', path.join(REPO, 'models', 'train', 'byom', 'demo_mobilenet.py'), '--out', dir], { stdio: 'inherit' });
+    const run = spawnSync('nice', ['-n', '10', '/usr/bin/python3', path.join(REPO, 'models', 'train', 'byom', 'demo_mobilenet.py'), '--out', dir, ...extra], { stdio: 'inherit' });
     if (run.status !== 0) throw new Error('demo_mobilenet.py failed');
   }
   return JSON.parse(fs.readFileSync(info, 'utf8'));
@@ -80,7 +84,8 @@ export async function run(args: string[]): Promise<unknown> {
   const work = path.resolve(flag(args, 'work') ?? path.join(os.tmpdir(), 'split-dnn-bench-units'));
   const demo = path.join(work, 'demo');
   fs.mkdirSync(demo, { recursive: true });
-  const trainedModel = demoModel(demo);
+  const smoke = args.includes('--smoke');
+  const trainedModel = demoModel(demo, smoke ? ['--subset', '600', '--epochs', '1', '--frames', '400'] : []);
   const model = path.join(demo, 'mobilenet96.onnx');
   const spec = JSON.parse(fs.readFileSync(path.join(demo, 'train.json'), 'utf8')) as { mean: number[]; std: number[] };
   const at = flag(args, 'at') ?? await pickCut(model);
@@ -96,10 +101,10 @@ export async function run(args: string[]): Promise<unknown> {
   const per = C * H * W;
   for (let i = 0; i < raw.length / per; i++) fs.writeFileSync(path.join(images, `cam-${String(i).padStart(5, '0')}.png`), encodePng(raw.subarray(i * per, (i + 1) * per), { channels: C, height: H, width: W }));
 
-  const minutes = Number(flag(args, 'minutes') ?? 20);
+  const minutes = Number(flag(args, 'minutes') ?? (smoke ? 4 : 20));
   const trainStart = Date.now();
   const trained = path.join(work, 'trained');
-  const report = await trainUnits({ bundle: split, images, out: trained, minutes, force: true, nice: 10, onLog: args.includes('--verbose') ? (l) => process.stderr.write(`${l}\n`) : undefined });
+  const report = await trainUnits({ bundle: split, images, out: trained, minutes, quick: smoke, force: true, nice: 10, onLog: args.includes('--verbose') ? (l) => process.stderr.write(`${l}\n`) : undefined });
   const trainSeconds = (Date.now() - trainStart) / 1000;
 
   // the same test images, through the runtime (units, exit sweep) and through image codecs

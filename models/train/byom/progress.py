@@ -1,5 +1,7 @@
 """Progress as JSON lines on stdout (the split-dnn command draws the bar), human log on stderr."""
 import json
+import os
+import signal
 import sys
 import time
 
@@ -7,6 +9,10 @@ import time
 class Progress:
     def __init__(self, t0):
         self.t0, self.last = t0, 0.0
+        # Ctrl-C reaches the whole process group: the command stops us (SIGTERM) and
+        # cleans up, so the key press alone must not leave a traceback here
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.parent = os.getppid()
 
     def emit(self, **fields):
         fields["t"] = round(time.time() - self.t0, 2)
@@ -21,6 +27,8 @@ class Progress:
         now = time.time()
         if k < total and now - self.last < 0.2:
             return
+        if os.getppid() != self.parent:  # the command is gone: nobody will use the result
+            sys.exit(3)
         self.last = now
         self.emit(event="progress", stage=stage, item=item, items=items, done=k, total=total, label=label)
 
