@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Bench> = {
   sparse: () => require('./sparse'),
   rate: () => require('./rate'),
   units: () => require('./units'),
+  'image-input': () => require('./image-input'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

@@ -21,11 +21,10 @@ import { flag } from './flags';
 import { encodeImage, decodeImage, ImageCodec } from './image-codecs';
 import { plotRateAccuracy, RatePoint } from './rate-plot';
 import { splitModel, openSourceModel, listCandidates } from '../lib/split';
-import { trainUnits, listImages, splitImages, readFrames, modelInput } from '../lib/units';
-import { ModelRuntime } from '../lib/model';
+import { trainUnits, listImages, splitImages, readFrames } from '../lib/units';
+import { ModelRuntime, preprocessPixels, encodePng, Manifest } from '../lib/model';
 import { evaluate } from '../lib/eval/evaluate';
 import { argmax } from '../lib/exit/policy';
-import { encodePng } from '../hardware/image';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const QUALITIES = [10, 30, 50, 75, 90];
@@ -50,7 +49,7 @@ async function pickCut(model: string): Promise<string> {
 }
 
 /** Original model's answer for each frame, and for each frame after an image codec. */
-async function offload(model: string, m: Parameters<typeof modelInput>[0], frames: Uint8Array, n: number, clean: Int32Array): Promise<RatePoint[]> {
+async function offload(model: string, m: Manifest, frames: Uint8Array, n: number, clean: Int32Array): Promise<RatePoint[]> {
   const session = await ort.InferenceSession.create(model);
   const { channels: C, height: H, width: W } = m.input.source;
   const per = C * H * W;
@@ -68,7 +67,7 @@ async function offload(model: string, m: Parameters<typeof modelInput>[0], frame
         const back = await decodeImage(coded, C as 1 | 3);
         const again = new Uint8Array(per);
         for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) again[c * H * W + p] = back[p * C + c];
-        const x = modelInput(m, again, 1);
+        const x = preprocessPixels(m, again, 1);
         const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, ...m.input.shape.slice(1)]) });
         if (argmax(out[session.outputNames[0]].data as Float32Array, 0, classes) === clean[i]) same++;
       }
@@ -117,7 +116,7 @@ export async function run(args: string[]): Promise<unknown> {
   const clean = new Int32Array(n);
   for (let s = 0; s < n; s += 64) {
     const b = Math.min(64, n - s);
-    const logits = await rt.tail((await rt.head(modelInput(m, frames.subarray(s * per, (s + b) * per), b), b)).features, b);
+    const logits = await rt.tail((await rt.head(preprocessPixels(m, frames.subarray(s * per, (s + b) * per), b), b)).features, b);
     for (let i = 0; i < b; i++) clean[s + i] = argmax(logits, i * k, k);
   }
   const ev = await evaluate(rt, { images: frames, labels: clean, count: n });

@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from './args';
-import { splitModel, firstSample, openSourceModel, listCandidates, sourceFor, CandidateTensor, SplitReport, SplitOptions } from '../lib/split';
+import { splitModel, firstSample, openSourceModel, listCandidates, setOrtLogSeverity, CandidateTensor, SourceModel, SplitReport, SplitOptions } from '../lib/split';
+import { INPUT_TASK_OPTIONS, INPUT_TASK_USAGE, inputOptions, taskOptions } from './split-options';
 
 type PreprocessSpec = NonNullable<SplitOptions['preprocess']>;
 
@@ -17,11 +18,12 @@ answers, and writes a bundle that split-dnn start --bundle DIR runs.
   --list               print the tensors a cut can be made at: shape (one onnxruntime run
                        at batch 1, on the first sample or on zeros), float32 bytes per
                        sample, and whether a cut there separates the graph
-  --calibrate SAMPLES  a bundle folder (its sample set), uint8 images (.u8, with labels.u8
-                       beside it if present), raw float32 (.f32) or a .npy (float32/uint8),
-                       N x the model's input size, channel-major
-  --sample-labels FILE labels of the samples (.u8: one byte each, or .npy of integers)
-  --output NAME        the graph output holding the logits (default: the first output)
+  --calibrate SAMPLES  a folder of PNG/JPEG images (resized to the input), a bundle folder
+                       (its sample set), uint8 images (.u8, C×H×W each, with labels.u8 beside
+                       it if present), raw float32 (.f32) or a .npy (float32/uint8)
+  --sample-labels FILE labels of the samples (.u8: one byte each, or .npy of integers; for an
+                       image folder, lines "<image> <label>[,<label>…]"; or one subfolder per class)
+  --output NAME[,NAME] the graph outputs the tail gives (default: all of them)
   --scale S --mean a,b,c --std a,b,c
                        how uint8 samples (and uint8 camera frames at run time) become the
                        model input: x = (pixel*scale - mean[c]) / std[c]
@@ -30,9 +32,13 @@ answers, and writes a bundle that split-dnn start --bundle DIR runs.
   --bits N             quantizer bits, 2..12 (default 8)
   --clip F             fraction of values allowed to clamp at each end of the range (default 0)
   --limit N            use at most N samples
+  --samples N          samples kept in the bundle as its sample set (default: what fits 2 MiB)
+  --verbose            show onnxruntime's own log
   --name NAME --version V   bundle name and version (default: the model file's name, 1.0.0)
   --force              replace an existing bundle in DIR
-  --json               print the report as JSON`;
+  --json               print the report as JSON
+
+${INPUT_TASK_USAGE}`;
 
 const numbers = (s: string | undefined): number[] | undefined => (s === undefined ? undefined : s.split(',').map((v) => {
   const n = Number(v);
@@ -62,28 +68,53 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
 
-function listing(file: string, input: string, candidates: CandidateTensor[]): string {
+/** Exporters write names of 200+ characters; a table cell keeps both ends. */
+export function shorten(name: string, max = 48): string {
+  if (name.length <= max) return name;
+  const keep = max - 1;
+  return `${name.slice(0, Math.ceil(keep / 2))}…${name.slice(name.length - Math.floor(keep / 2))}`;
+}
+
+function verdict(c: CandidateTensor): string {
+  if (c.unused) return 'no: the output does not depend on it';
+  if (c.refused) return `no: ${c.refused}`;
+  if (c.type !== 'float32') return `no: not float32 (${c.type})`;
+  if (c.crossing) return `no: also needs ${c.crossing.map((n) => shorten(n, 40)).join(', ')}`;
+  return 'ok';
+}
+
+function listing(src: SourceModel, candidates: CandidateTensor[]): string {
   const rows = [['tensor', 'op', 'shape', 'float32/sample', 'cut']];
-  for (const c of candidates) {
-    rows.push([c.name, c.op, `[${c.dims.join(', ')}]`, c.float32Bytes === null ? `(${c.type})` : `${c.float32Bytes} B`,
-      c.unused ? 'no: the output does not depend on it' : c.type !== 'float32' ? 'no: not float32' : c.crossing ? `no: also needs ${c.crossing.join(', ')}` : 'ok']);
-  }
-  return `${file}: ${candidates.length} candidate tensors (input "${input}"; shapes from one onnxruntime run at batch 1)\n${table(rows)}`;
+  for (const c of candidates) rows.push([shorten(c.name), c.op, `[${c.dims.join(', ')}]`, c.float32Bytes === null ? `(${c.type})` : `${c.float32Bytes} B`, verdict(c)]);
+  const i = src.input;
+  const about = `input "${i.name}" [${i.batch === 1 ? 1 : 'N'}, ${i.sampleDims.join(', ')}] ${i.layout}${i.layoutFrom === 'option' ? '' : ` (${i.layoutFrom === 'default' ? 'assumed' : `from the ${i.layoutFrom}`})`}` +
+    `${i.batch === 1 ? ', batch fixed at 1' : ''}; outputs ${src.outputs.map((o) => `"${shorten(o, 40)}"`).join(', ')}`;
+  return `${src.file}: ${candidates.length} candidate tensors (${about}; shapes from one onnxruntime run at batch 1)\n${table(rows)}`;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
+const MEASURE_NAMES: Record<string, string> = { top1: 'argmax agreement', decision: 'decision agreement', 'boxes@0.5': 'boxes matched at IoU 0.5' };
+
+function agreementText(a: SplitReport['float']): string {
+  const measure = MEASURE_NAMES[a.measure];
+  return `${measure ? `${measure} ${pct(a.value)}, ` : ''}max abs error ${a.maxAbsError.toExponential(2)}`;
+}
+
 function summary(r: SplitReport): string {
   const acc = (x: number | null) => (x === null ? 'n/a (no labels)' : pct(x));
+  const q = r.quantized;
   return [
     `wrote ${r.bundle} (model id ${r.modelId}): head ${r.headNodes} nodes, tail ${r.tailNodes} nodes, split tensor [${r.splitShape.join(', ')}]`,
-    `on ${r.samples}:`,
-    `  head → tail (float32):   argmax agreement ${pct(r.float.argmaxAgreement)}, max abs error ${r.float.maxAbsError.toExponential(2)}`,
-    `  head → ${r.rate.bits}-bit → tail:     argmax agreement ${pct(r.quantized.argmaxAgreement)}, max abs error ${r.quantized.maxAbsError.toExponential(2)}`,
-    `  accuracy: original ${acc(r.originalAccuracy)}, split ${acc(r.quantized.accuracy)}`,
+    `task ${r.task}; input [${r.input.shape.join(', ')}] ${r.input.layout} ${r.input.color}${r.input.batch === 1 ? ', batch fixed at 1 (run one frame at a time)' : ''}`,
+    `on ${r.samples} (the calibration set; measure held-out images with split-dnn eval --images DIR):`,
+    `  head → tail (float32):   ${agreementText(r.float)}`,
+    `  head → ${r.rate.bits}-bit → tail:     ${agreementText(q)}`,
+    ...(r.originalAccuracy !== null || q.accuracy !== null ? [`  accuracy: original ${acc(r.originalAccuracy)}, split ${acc(q.accuracy)}`] : []),
     `  quantizer: step ${r.rate.quant.step.toPrecision(4)}, symbols ${r.rate.quant.min}..${r.rate.quant.max} (range ${r.rate.range.lo.toPrecision(4)}..${r.rate.range.hi.toPrecision(4)})`,
-    `  bytes per frame: float32 ${r.bytes.float32}, raw ${r.rate.bits}-bit ${r.bytes.raw8bit}, coded ${r.bytes.coded.toFixed(1)} (ideal ${r.bytes.ideal.toFixed(1)}, largest ${r.quantized.maxCodedBytes})`,
-    ...(r.quantized.argmaxAgreement < 0.99 ? [`warning: the ${r.rate.bits}-bit split changes ${pct(1 - r.quantized.argmaxAgreement)} of the answers; try --bits ${r.rate.bits + 2} or a cut elsewhere`] : []),
+    `  bytes per frame: float32 ${r.bytes.float32}, raw ${r.rate.bits}-bit ${r.bytes.raw8bit}, coded ${r.bytes.coded.toFixed(1)} (ideal ${r.bytes.ideal.toFixed(1)}, largest ${q.maxCodedBytes})`,
+    `  sample set kept in the bundle: ${r.keptSamples} (--samples N)`,
+    ...(q.measure !== 'maxAbsError' && q.value < 0.99 ? [`warning: the ${r.rate.bits}-bit split changes ${pct(1 - q.value)} of the answers; try --bits ${r.rate.bits + 2} or a cut elsewhere`] : []),
     `run it: split-dnn start --role edge --bundle ${r.bundle}  and  split-dnn start --role cloud --bundle ${r.bundle}`,
   ].join('\n');
 }
@@ -93,22 +124,26 @@ export async function main(argv: string[]): Promise<number> {
     model: { type: 'string' }, at: { type: 'string' }, calibrate: { type: 'string' }, out: { type: 'string' },
     list: { type: 'boolean', default: false }, output: { type: 'string' }, 'sample-labels': { type: 'string' },
     scale: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, labels: { type: 'string' },
-    bits: { type: 'string' }, clip: { type: 'string' }, limit: { type: 'string' },
+    bits: { type: 'string' }, clip: { type: 'string' }, limit: { type: 'string' }, samples: { type: 'string' }, verbose: { type: 'boolean', default: false },
+    ...INPUT_TASK_OPTIONS,
     name: { type: 'string' }, version: { type: 'string' }, force: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   if (!args.model) throw new Error(`--model is required\n\n${USAGE}`);
-  const src = await openSourceModel(args.model, args.output);
-  const preprocess = preprocessOption(args, sourceFor(src.input.sampleDims).channels);
+  setOrtLogSeverity(args.verbose ? 0 : 3);
+  const input = inputOptions(args);
+  const src = await openSourceModel(args.model, { ...input, outputs: args.output?.split(',') });
+  const preprocess = preprocessOption(args, src.input.frame.channels);
   if (args.list) {
-    const candidates = await listCandidates(src, await firstSample(args.calibrate, src.input.sampleDims, preprocess));
-    console.log(args.json ? JSON.stringify(candidates, null, 2) : listing(args.model, src.input.name, candidates));
+    const candidates = await listCandidates(src, await firstSample(args.calibrate, src, preprocess && { ...preprocess, resize: input.resize }));
+    console.log(args.json ? JSON.stringify(candidates, null, 2) : listing(src, candidates));
     return 0;
   }
   for (const key of ['at', 'calibrate', 'out'] as const) if (!args[key]) throw new Error(`--${key} is required (or --list)\n\n${USAGE}`);
   const classNames = args.labels ? (await fs.readFile(args.labels, 'utf8')).split(/\r?\n/).map((s) => s.trim()).filter(Boolean) : undefined;
   const report = await splitModel({
     model: args.model, at: args.at!, calibrate: args.calibrate!, out: path.resolve(args.out!), output: args.output,
+    ...input, task: taskOptions(args), samples: args.samples === undefined ? undefined : Number(args.samples),
     name: args.name, version: args.version, classNames, labelsFile: args['sample-labels'],
     preprocess,
     bits: args.bits === undefined ? undefined : Number(args.bits), clip: args.clip === undefined ? undefined : Number(args.clip),

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, ChildProcess } from 'node:child_process';
-import { decodeImage, rawPicture, toFrame, imageKind, ConvertOptions, FrameShape, ImageError, Picture } from './image';
+import { decodeImage, rawImage, toFrame, imageKind, ConvertOptions, FrameShape, ImageError, Image, RawFormat } from './image';
 
 export interface Frame { data: Buffer; name: string; index: number }
 
@@ -18,7 +18,7 @@ export interface FrameSource {
 
 export interface CameraOptions extends ConvertOptions {
   /** Interleaved size of raw input when it is not already the target shape (GRAY8/RGB24 dumps). */
-  raw?: { width: number; height: number; channels: 1 | 3 | 4 };
+  raw?: RawFormat;
   /** ffmpeg binary for video devices. */
   ffmpeg?: string;
   /** Frames per second asked of a video device. */
@@ -41,10 +41,10 @@ export function openCamera(source: string, shape: FrameShape, opts: CameraOption
 
 /** One file's bytes → a frame, whether it is a PNG, a JPEG or raw pixels. */
 export function fileToFrame(bytes: Uint8Array, name: string, shape: FrameShape, opts: CameraOptions): Buffer {
-  let pic: Picture;
+  let pic: Image;
   if (imageKind(bytes)) pic = decodeImage(bytes, name);
   else if (bytes.length === shape.width * shape.height * shape.channels && !opts.raw) return Buffer.from(bytes); // already the model's input
-  else if (opts.raw) pic = rawPicture(bytes, opts.raw, name);
+  else if (opts.raw) pic = rawImage(bytes, opts.raw, name);
   else throw new ImageError(`${name}: not a PNG or JPEG, and its ${bytes.length} bytes are not one ${shape.channels}×${shape.height}×${shape.width} raw frame`);
   return toFrame(pic, shape, opts);
 }
@@ -109,7 +109,7 @@ class RawFileSource implements FrameSource {
       const bytes = Buffer.alloc(this.frameBytes);
       await handle.read(bytes, 0, this.frameBytes, i * this.frameBytes);
       const name = `${path.basename(this.file)}#${i}`;
-      const data = this.opts.raw ? toFrame(rawPicture(bytes, this.opts.raw, name), this.shape, this.opts) : this.opts.invert ? Buffer.from(bytes.map((v) => 255 - v)) : bytes;
+      const data = this.opts.raw ? toFrame(rawImage(bytes, this.opts.raw, name), this.shape, this.opts) : this.opts.invert ? Buffer.from(bytes.map((v) => 255 - v)) : bytes;
       return { data, name, index: this.count++ };
     } finally {
       await handle.close();
@@ -140,7 +140,7 @@ export class VideoSource implements FrameSource {
     const fit = this.opts.fit ?? 'crop';
     const scale = fit === 'stretch' ? `scale=${W}:${H}`
       : fit === 'crop' ? `scale=${W}:${H}:force_original_aspect_ratio=increase,crop=${W}:${H}`
-        : `scale=${W}:${H}:force_original_aspect_ratio=decrease,pad=${W}:${H}:(ow-iw)/2:(oh-ih)/2`;
+        : `scale=${W}:${H}:force_original_aspect_ratio=decrease,pad=${W}:${H}:(ow-iw)/2:(oh-ih)/2:color=0x${(this.opts.pad ?? 0).toString(16).padStart(2, '0').repeat(3)}`;
     const input = this.source.startsWith('/dev/video') ? ['-f', 'v4l2', ...(this.opts.fps ? ['-framerate', String(this.opts.fps)] : []), '-i', this.source] : ['-i', this.source];
     return ['-hide_banner', '-loglevel', 'error', ...input, '-vf', scale, '-pix_fmt', channels === 1 ? 'gray' : 'rgb24', '-f', 'rawvideo', 'pipe:1'];
   }
@@ -161,7 +161,7 @@ export class VideoSource implements FrameSource {
       while (pending.length >= frameBytes) {
         const interleaved = pending.subarray(0, frameBytes);
         pending = pending.subarray(frameBytes);
-        this.latest = toFrame(rawPicture(Buffer.from(interleaved), { width: W, height: H, channels: channels as 1 | 3 }), this.shape, { invert: this.opts.invert, fit: 'stretch' });
+        this.latest = toFrame(rawImage(Buffer.from(interleaved), { width: W, height: H, channels: channels as 1 | 3 }), this.shape, { invert: this.opts.invert, bgr: this.opts.bgr, fit: 'stretch' });
         for (const w of this.waiting.splice(0)) w.resolve();
       }
     });

@@ -53,7 +53,7 @@ test('head then tail reproduces the original exactly in float32, and within 1% o
   assert.deepEqual(report.splitShape, [64, 7, 7]);
   assert.equal(report.float.argmaxAgreement, 1);
   assert.ok(report.float.maxAbsError < 1e-4, `float max abs error ${report.float.maxAbsError}`);
-  assert.ok(report.quantized.argmaxAgreement >= 0.99, `8-bit agreement ${report.quantized.argmaxAgreement}`);
+  assert.ok(report.quantized.argmaxAgreement! >= 0.99, `8-bit agreement ${report.quantized.argmaxAgreement}`);
   assert.ok(report.quantized.maxAbsError > 0, '8 bits are not lossless: the error must show');
   assert.ok(Math.abs(report.quantized.accuracy! - report.originalAccuracy!) <= 0.01, `accuracy ${report.quantized.accuracy} vs ${report.originalAccuracy}`);
   // The head drops the exit branch the composed graph still carries (dead for "logits").

@@ -1,12 +1,11 @@
 // The pieces of train-units that need no training: the image split, the progress bar's
-// arithmetic, the .npy hand-over to Python and the layout/colour of the head's input.
+// arithmetic, and the .npy hand-over to Python.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { splitImages, listImages, ProgressBar, stageFraction, eta, writeNpy, modelInput } from '../lib/units';
+import { splitImages, listImages, ProgressBar, stageFraction, eta, writeNpy } from '../lib/units';
 import { parseNpy } from '../lib/split';
-import type { Manifest } from '../lib/model';
 import { tempDir } from './support/paths';
 
 const names = Array.from({ length: 2000 }, (_, i) => `cam/${i}.png`);
@@ -52,12 +51,4 @@ test('writeNpy writes what numpy (and parseNpy) read back', async () => {
   const a = parseNpy(new Uint8Array(bytes), file);
   assert.deepEqual(a.shape, [2, 3, 4]);
   assert.deepEqual(new Float32Array(new Uint8Array(a.data).buffer), data);
-});
-
-test('modelInput: NHWC and BGR from the manifest, NCHW RGB by default', () => {
-  const m = { input: { name: 'x', shape: [-1, 3, 1, 2], dtype: 'float32', source: { channels: 3, height: 1, width: 2, dtype: 'uint8' }, preprocess: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } } } as unknown as Manifest;
-  const rgb = Uint8Array.of(1, 2, 10, 20, 100, 200); // R plane, G plane, B plane
-  assert.deepEqual([...modelInput(m, rgb, 1)], [1, 2, 10, 20, 100, 200]);
-  const nhwcBgr = { ...m, input: { ...m.input, layout: 'nhwc', color: 'bgr', shape: [-1, 1, 2, 3] } } as unknown as Manifest;
-  assert.deepEqual([...modelInput(nhwcBgr, rgb, 1)], [100, 10, 1, 200, 20, 2]);
 });

@@ -7,16 +7,7 @@ import type { Registry } from 'prom-client';
 import { SequenceTracker } from '../link/sequence';
 import { createRegistry, SplitMetrics } from './prometheus';
 import { SlidingWindow, quantile } from './window';
-
-export type Outcome = 'correct' | 'wrong' | 'unlabelled' | 'error';
-
-/** Scores an answer against the ground truth, which may be a class index or a label. */
-export function outcomeOf(truth: unknown, answer: { index?: unknown; label?: unknown; error?: unknown }): Outcome {
-  if (answer.error !== undefined && answer.error !== null) return 'error';
-  if (truth === undefined || truth === null || truth === '') return 'unlabelled';
-  if (typeof truth === 'number') return truth === answer.index ? 'correct' : 'wrong';
-  return String(truth) === String(answer.label) || String(truth) === String(answer.index) ? 'correct' : 'wrong';
-}
+import type { AnswerFigures, AnswerKind, Outcome } from './answers';
 
 export interface EdgeLinkSnapshot {
   state: string; pending: number; inflight: number; dropped: number; resent: number;
@@ -33,6 +24,13 @@ export interface GatewaySummary {
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   accuracy: number | null;
+  /** Share of answers equal to the original model's, where that is what the frames were judged by. */
+  agreement: number | null;
+  /** Kind of the last answer (classification, multilabel, detection, tensors). */
+  task: AnswerKind | null;
+  /** Detection: boxes per answer; multilabel: labels set per answer. */
+  objectsPerAnswer: number | null;
+  labelsPerAnswer: number | null;
   outbox: number | null;
   rateLevel: number | null;
   rateAuto: boolean | null;
@@ -48,6 +46,7 @@ interface Gateway {
   threshold: number | null;
   rateLevel: number | null;
   rateAuto: boolean | null;
+  task: AnswerKind | null;
   link: string | null;
   linkFromEdge: boolean;
   outbox: number | null;
@@ -60,6 +59,9 @@ interface Gateway {
 }
 
 const KEEP_SEC = 60;
+
+/** An answer seen at the edge: how it scored, how long it took, what it found. */
+export interface AnswerSeen { outcome: Outcome; latencyMs?: number; figures?: AnswerFigures }
 
 export class FleetStats {
   readonly registry: Registry;
@@ -82,7 +84,7 @@ export class FleetStats {
     let g = this.gateways.get(name);
     if (!g) {
       g = {
-        window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null,
+        window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
         link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0,
         linkCounts: { dropped: 0, resent: 0 },
       };
@@ -97,9 +99,24 @@ export class FleetStats {
     this.metrics.threshold.set({ gateway }, threshold);
   }
 
-  private result(gateway: string, g: Gateway, source: 'edge' | 'cloud', outcome: Outcome, latencyMs: number | undefined, now: number): void {
+  private result(gateway: string, g: Gateway, source: 'edge' | 'cloud', o: AnswerSeen, now: number): void {
+    const { outcome, latencyMs, figures } = o;
     this.metrics.results.inc({ gateway, source, outcome });
-    if (outcome === 'correct' || outcome === 'wrong') g.window.count(outcome, 1, now);
+    if (outcome !== 'unlabelled' && outcome !== 'error') g.window.count(outcome, 1, now);
+    if (figures && outcome !== 'error') {
+      g.task = figures.kind;
+      this.metrics.taskResults.inc({ gateway, source, task: figures.kind });
+      if (figures.objects !== undefined) {
+        this.metrics.detectedObjects.inc({ gateway, source }, figures.objects);
+        g.window.count('detections', 1, now);
+        g.window.count('objects', figures.objects, now);
+      }
+      if (figures.positives !== undefined) {
+        this.metrics.positiveLabels.inc({ gateway, source }, figures.positives);
+        g.window.count('multilabels', 1, now);
+        g.window.count('positives', figures.positives, now);
+      }
+    }
     if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
       this.metrics.latency.observe({ gateway, source }, latencyMs / 1000);
       g.window.sample('latency', latencyMs, now);
@@ -107,12 +124,12 @@ export class FleetStats {
   }
 
   /** A frame answered by the early exit at the edge. */
-  exit(id: string, o: { outcome: Outcome; latencyMs?: number; threshold?: number }, now = Date.now()): void {
+  exit(id: string, o: AnswerSeen & { threshold?: number }, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
     this.metrics.frames.inc({ gateway, path: 'exit' });
     g.window.count('exit', 1, now);
     this.setThreshold(gateway, g, o.threshold);
-    this.result(gateway, g, 'edge', o.outcome, o.latencyMs, now);
+    this.result(gateway, g, 'edge', o, now);
   }
 
   /** A frame encoded at the edge and handed to the link. */
@@ -133,9 +150,9 @@ export class FleetStats {
   }
 
   /** The cloud's answer, arrived back at the edge. */
-  answer(id: string, o: { outcome: Outcome; latencyMs?: number }, now = Date.now()): void {
+  answer(id: string, o: AnswerSeen, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
-    this.result(gateway, g, 'cloud', o.outcome, o.latencyMs, now);
+    this.result(gateway, g, 'cloud', o, now);
   }
 
   /** A features frame arrived at the cloud (before the tail). */
@@ -227,6 +244,8 @@ export class FleetStats {
       const edgeFrames = exits + forwards;
       const cloudFrames = sum('cloudFrames');
       const judged = sum('correct') + sum('wrong');
+      const compared = sum('agree') + sum('disagree');
+      const per = (found: string, answers: string) => (sum(answers) ? sum(found) / sum(answers) : null);
       let latencies = g.window.values('latency', w, now);
       if (!latencies.length) latencies = g.window.values('tailLatency', w, now);
       return {
@@ -238,6 +257,10 @@ export class FleetStats {
         latencyP50Ms: quantile(latencies, 0.5),
         latencyP95Ms: quantile(latencies, 0.95),
         accuracy: judged ? sum('correct') / judged : null,
+        agreement: compared ? sum('agree') / compared : null,
+        task: g.task,
+        objectsPerAnswer: per('objects', 'detections'),
+        labelsPerAnswer: per('positives', 'multilabels'),
         outbox: g.outbox,
         rateLevel: g.rateLevel,
         rateAuto: g.rateAuto,

@@ -5,4 +5,6 @@ export * from './pool';
 export * from './runtime';
 export * from './registry';
 export * from './preprocess';
+export * from './image-input';
+export * from './head-input';
 export * from './samples';

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor } from './tensor';
 
 export interface WorkerModel { key: string; file: string }
-export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number }
+export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number; logSeverity?: 0 | 1 | 2 | 3 | 4 }
 export interface RunRequest { id: number; model: string; feeds: Record<string, Tensor>; outputs?: string[] }
 export type WorkerReply =
   | { type: 'ready' }
@@ -23,6 +23,7 @@ async function load(): Promise<void> {
       intraOpNumThreads: init.intraOpThreads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      logSeverityLevel: init.logSeverity ?? 3,
       // The arena keeps every batch's peak allocation for good: hundreds of MB per thread.
       enableCpuMemArena: false,
     }));

@@ -10,6 +10,8 @@ import type { RunRequest, WorkerInit, WorkerModel, WorkerReply } from './pool-wo
 export interface PoolModel extends WorkerModel {
   /** Expected inputs; when given, feeds are checked before they reach ORT. */
   inputs?: InputSpec;
+  /** Most samples one run may hold: 1 for a model whose batch axis is fixed at 1 (never concatenated). */
+  maxBatch?: number;
 }
 
 export interface PoolOptions {
@@ -17,6 +19,8 @@ export interface PoolOptions {
   intraOpThreads?: number;
   /** Largest number of frames concatenated into one run. */
   maxBatch?: number;
+  /** onnxruntime's own log level, 0 verbose … 3 errors only (default) … 4 fatal. */
+  ortLogSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
 interface Pending {
@@ -83,7 +87,7 @@ export class InferencePool {
   constructor(models: PoolModel[], opts: PoolOptions = {}) {
     for (const m of models) this.models.set(m.key, m);
     this.maxBatch = opts.maxBatch ?? 256;
-    this.init = { models: models.map(({ key, file }) => ({ key, file })), intraOpThreads: opts.intraOpThreads ?? 1 };
+    this.init = { models: models.map(({ key, file }) => ({ key, file })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3 };
     const count = opts.workers ?? Math.max(1, Math.min(2, os.availableParallelism()));
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
     this.ready = Promise.all(this.slots.map((s) => s.ready)).then(() => undefined);
@@ -156,6 +160,9 @@ export class InferencePool {
     let batch: number;
     try {
       batch = spec.inputs ? checkFeeds(model, spec.inputs, feeds) : (Object.values(feeds)[0]?.dims[0] ?? 1);
+      if (spec.maxBatch !== undefined && batch > spec.maxBatch) {
+        throw new InferenceError('BAD_INPUT', `${model}: the model's batch axis is fixed at ${spec.maxBatch}; got a batch of ${batch} (send one sample per run)`);
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -174,11 +181,13 @@ export class InferencePool {
     for (const [model, q] of this.queues) if (q.length && (!best || q[0].order < this.queues.get(best)![0].order)) best = model;
     if (!best) return null;
     const queue = this.queues.get(best)!;
+    const spec = this.models.get(best)!;
+    const cap = Math.min(this.maxBatch, spec.maxBatch ?? Infinity);
     const items: Pending[] = [];
     let frames = 0;
     const sameShape = (p: Pending) => Object.entries(p.feeds).every(([n, t]) =>
       t.dims.slice(1).join() === queue[0].feeds[n]?.dims.slice(1).join());
-    while (queue.length && (items.length === 0 || (frames + queue[0].batch <= this.maxBatch && sameShape(queue[0]) && this.models.get(best)!.inputs))) {
+    while (queue.length && (items.length === 0 || (frames + queue[0].batch <= cap && sameShape(queue[0]) && spec.inputs))) {
       const p = queue.shift()!;
       items.push(p);
       frames += p.batch;

@@ -1,13 +1,14 @@
 // The samples `split-dnn split --calibrate` reads, in any of the forms a user is likely to
-// have: a bundle (its sample set), raw uint8 images (the bundle sample format), raw float32,
-// or a NumPy .npy array. They become the model's float input; uint8 images are kept too so
+// have: a folder of PNG/JPEG images, a bundle (its sample set), raw uint8 images (the bundle
+// sample format), raw float32, or a NumPy .npy array. They become the model's float input; uint8 images are kept too so
 // the new bundle can carry them as its own sample set (the demo camera replays it).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../model/bundle';
 import { readSamples } from '../model/samples';
 import { preprocessPixels } from '../model/preprocess';
-import type { Manifest } from '../model/manifest';
+import type { Layout, Manifest } from '../model/manifest';
+import { readImageFolder } from './image-folder';
 
 export type InputSection = Manifest['input'];
 
@@ -16,6 +17,8 @@ export interface CalibrationSet {
   inputs: Float32Array;
   count: number;
   labels: Uint8Array | null;
+  /** Class indices per sample for any task (multilabel samples have several), or null. */
+  labelSets: number[][] | null;
   /** The raw images when the samples were uint8, for the bundle's sample set. */
   pixels: Uint8Array | null;
   /** Preprocessing that turned the pixels into inputs (from the bundle or the options). */
@@ -34,6 +37,13 @@ export interface SampleOptions {
   labelsFile?: string;
   /** Use at most this many samples. */
   limit?: number;
+  /** The model input's layout (uint8 frames are C×H×W; floats are in this layout). */
+  layout?: Layout;
+  /** uint8 frame shape and colour order, when the input is an image (default from sampleDims). */
+  frame?: InputSection['source'];
+  color?: InputSection['color'];
+  /** Class names, to read labels given by name. */
+  classNames?: string[];
 }
 
 export class SampleError extends Error {
@@ -94,18 +104,28 @@ export async function readCalibrationSet(where: string, opts: SampleOptions): Pr
   const per = opts.sampleDims.reduce((a, b) => a * b, 1);
   const stat = await fs.stat(where).catch(() => null);
   if (!stat) throw new SampleError(`calibration samples ${where} do not exist`);
+  let sets: number[][] | null = null;
   const fromPixels = async (pixels: Uint8Array, labels: Uint8Array | null, preprocess: InputSection['preprocess'], describe: string, classNames?: string[]): Promise<CalibrationSet> => {
     if (pixels.length % per !== 0) throw new SampleError(`${where}: ${pixels.length} bytes is not a whole number of ${per}-value samples [${opts.sampleDims}]`);
     const count = Math.min(pixels.length / per, opts.limit ?? Infinity);
-    const source = sourceFor(opts.sampleDims);
+    const source = opts.frame ?? sourceFor(opts.sampleDims);
     if (preprocess.mean.length !== source.channels || preprocess.std.length !== source.channels) {
       throw new SampleError(`--mean and --std need ${source.channels} value(s), one per input channel`);
     }
     const kept = pixels.subarray(0, count * per);
-    const inputs = preprocessPixels({ input: { source, preprocess } } as Manifest, kept, count);
-    return { inputs, count, labels: labels?.subarray(0, count) ?? null, pixels: kept, preprocess, describe, classNames };
+    const inputs = preprocessPixels({ input: { source, preprocess, layout: opts.layout } } as Manifest, kept, count);
+    const kept8 = labels?.subarray(0, count) ?? null;
+    return { inputs, count, labels: kept8, labelSets: sets ?? (kept8 ? Array.from(kept8, (l) => [l]) : null), pixels: kept, preprocess, describe, classNames };
   };
 
+  if (stat.isDirectory() && !(await fs.stat(path.join(where, 'manifest.json')).catch(() => null))) {
+    const frame = opts.frame ?? sourceFor(opts.sampleDims);
+    const m = { input: { source: frame, preprocess: opts.preprocess, color: opts.color, layout: opts.layout } } as Manifest;
+    const folder = await readImageFolder(where, m, { limit: opts.limit, labelsFile: opts.labelsFile, classNames: opts.classNames });
+    sets = folder.labels;
+    const single = sets?.every((l) => l.length === 1 && l[0] < 256) ? Uint8Array.from(sets, (l) => l[0]) : null;
+    return fromPixels(folder.frames, single, opts.preprocess, `${folder.count} images from ${where}`, folder.classNames);
+  }
   if (stat.isDirectory()) {
     const bundle = await loadBundle(where).catch((err: Error) => { throw new SampleError(`${where} is a folder but not a bundle with a sample set: ${err.message}`); });
     if (!bundle.manifest.samples) throw new SampleError(`bundle ${where} has no sample set`);
@@ -137,5 +157,5 @@ export async function readCalibrationSet(where: string, opts: SampleOptions): Pr
   if (floats!.length % per !== 0) throw new SampleError(`${where}: ${floats!.length} floats is not a whole number of ${per}-value samples [${opts.sampleDims}]`);
   const count = Math.min(floats!.length / per, opts.limit ?? Infinity);
   const labels = hasLabels ? await readLabels(labelsFile!, count) : null;
-  return { inputs: floats!.subarray(0, count * per), count, labels, pixels: null, preprocess: opts.preprocess, describe: `${count} float32 samples from ${where}` };
+  return { inputs: floats!.subarray(0, count * per), count, labels, labelSets: labels ? Array.from(labels, (l) => [l]) : null, pixels: null, preprocess: opts.preprocess, describe: `${count} float32 samples from ${where}` };
 }

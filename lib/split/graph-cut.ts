@@ -3,9 +3,10 @@
 // head's side: a skip connection (a residual Add, a concatenation) across the cut would have
 // to travel too, and the bundle format carries exactly one split tensor per frame.
 import type { Graph, ModelProto, NodeProto, ValueInfo } from './onnx-proto';
-import { graph as makeGraph, model as makeModel } from './onnx-proto';
+import { ElemType, graph as makeGraph, model as makeModel } from './onnx-proto';
+import { elemTypeName, elemTypes } from './dtypes';
 
-export type CutErrorCode = 'NO_TENSOR' | 'NOT_A_CUT' | 'CONSTANT' | 'IS_INPUT' | 'NO_OUTPUT' | 'UNUSED';
+export type CutErrorCode = 'NO_TENSOR' | 'NOT_A_CUT' | 'CONSTANT' | 'IS_INPUT' | 'IS_OUTPUT' | 'NOT_FLOAT' | 'NO_OUTPUT' | 'UNUSED';
 
 export class CutError extends Error {
   constructor(readonly code: CutErrorCode, message: string, readonly crossing: string[] = []) {
@@ -38,6 +39,8 @@ export class GraphIndex {
   readonly inputs: string[];
   /** Tensors that depend on no graph input (initializers, Constant chains): copied to either side. */
   readonly constant = new Set<string>();
+  /** Element types known without running the graph (dtypes.ts). */
+  readonly types: Map<string, number>;
   private readonly reads: string[][];
 
   constructor(readonly graph: Graph) {
@@ -45,6 +48,7 @@ export class GraphIndex {
     for (const s of graph.sparseInitializer ?? []) if (s.values?.name) this.initializers.add(s.values.name);
     this.inputs = graph.input.map((v) => v.name).filter((name) => !this.initializers.has(name));
     for (const name of this.initializers) this.constant.add(name);
+    this.types = elemTypes(graph);
     this.reads = graph.node.map(readsOf);
     graph.node.forEach((n, i) => {
       for (const y of n.output) if (y) this.producer.set(y, i);
@@ -70,6 +74,17 @@ export class GraphIndex {
   }
 
   readsOfNode(i: number): string[] { return this.reads[i]; }
+
+  /** The op that makes `tensor` ('' for inputs and initializers). */
+  opOf(tensor: string): string {
+    const i = this.producer.get(tensor);
+    return i === undefined ? '' : this.graph.node[i].opType;
+  }
+
+  /** Nodes that read `tensor`. */
+  readersOf(tensor: string): NodeProto[] {
+    return this.graph.node.filter((_, i) => this.reads[i].includes(tensor));
+  }
 }
 
 export interface CutPlan { headNodes: number[]; tailNodes: number[] }
@@ -82,10 +97,18 @@ export function planCut(index: GraphIndex, at: string, outputs: string[]): CutPl
   if (!index.has(at)) throw new CutError('NO_TENSOR', `tensor "${at}" is not in the graph${suggest(index, at)}`);
   if (index.inputs.includes(at)) throw new CutError('IS_INPUT', `"${at}" is the model's input: there is nothing to put in the head`);
   if (index.constant.has(at)) throw new CutError('CONSTANT', `"${at}" is a constant (it depends on no input): cut at an activation`);
+  if (outputs.includes(at)) {
+    throw new CutError('IS_OUTPUT', `"${at}" is an output of the model: the tail would be empty and the cloud would compute nothing. Cut at a tensor before it`);
+  }
+  const type = index.types.get(at);
+  if (type !== undefined && type !== ElemType.FLOAT) {
+    throw new CutError('NOT_FLOAT', `"${at}" is ${elemTypeName(type)} (made by ${index.opOf(at) || 'the graph'}), not float32: ` +
+      'only a float32 activation can be quantized and coded. Cut at a float tensor (split-dnn split --list shows them)');
+  }
   const head = index.ancestors([at], null);
   const tail = index.ancestors(outputs, at);
   const isHeadSide = (x: string) => index.inputs.includes(x) || (!index.constant.has(x) && head.has(index.producer.get(x)!));
-  const usesCut = outputs.includes(at) || [...tail].some((i) => index.readsOfNode(i).includes(at));
+  const usesCut = [...tail].some((i) => index.readsOfNode(i).includes(at));
   if (!usesCut) throw new CutError('UNUSED', `${outputs.map((o) => `"${o}"`).join(', ')} do${outputs.length > 1 ? '' : 'es'} not depend on "${at}"`);
   const crossing = new Set<string>();
   for (const i of tail) {
@@ -102,6 +125,18 @@ export function planCut(index: GraphIndex, at: string, outputs: string[]): CutPl
   }
   const order = (s: Set<number>) => [...s].sort((a, b) => a - b);
   return { headNodes: order(head), tailNodes: order(tail) };
+}
+
+/**
+ * The full name of a tensor written as `--list` shows long names ("start…end"), when exactly
+ * one tensor fits; any other name is returned as it is.
+ */
+export function resolveTensorName(index: GraphIndex, at: string): string {
+  const [start, end, more] = at.split('…');
+  if (end === undefined || more !== undefined || index.has(at)) return at;
+  const fits = [...index.producer.keys()].filter((n) => n.startsWith(start) && n.endsWith(end) && n.length >= at.length);
+  if (fits.length === 1) return fits[0];
+  throw new CutError('NO_TENSOR', `"${at}" ${fits.length ? `fits ${fits.length} tensors (${fits.slice(0, 3).map((n) => `"${n}"`).join(', ')}…)` : 'fits no tensor'}: give the full name (split-dnn split --list --json prints them)`);
 }
 
 /** Tensors whose names contain what the user typed, to point at a typo. */
@@ -156,6 +191,8 @@ export interface CandidateCut {
   crossing: string[] | null;
   /** The output does not depend on it (a side branch such as an unused exit). */
   unused: boolean;
+  /** Why else a cut here is refused (a non-float tensor), or null. */
+  refused: string | null;
 }
 
 /** Every tensor a cut could be tried at (activations in graph order), with why not if it fails. */
@@ -164,15 +201,16 @@ export function candidateCuts(index: GraphIndex, outputs: string[]): CandidateCu
   for (const n of index.graph.node) {
     for (const y of n.output) {
       if (!y || index.constant.has(y) || outputs.includes(y)) continue;
-      let crossing: string[] | null = null;
+      const cut: CandidateCut = { name: y, op: n.opType, crossing: null, unused: false, refused: null };
       try {
         planCut(index, y, outputs);
       } catch (err) {
         if (!(err instanceof CutError)) throw err;
-        if (err.code === 'UNUSED') { out.push({ name: y, op: n.opType, crossing: null, unused: true }); continue; }
-        crossing = err.crossing;
+        if (err.code === 'UNUSED') cut.unused = true;
+        else if (err.code === 'NOT_A_CUT') cut.crossing = err.crossing;
+        else cut.refused = err.code === 'NOT_FLOAT' ? `not float32 (${elemTypeName(index.types.get(y))})` : err.message;
       }
-      out.push({ name: y, op: n.opType, crossing, unused: false });
+      out.push(cut);
     }
   }
   return out;

@@ -10,8 +10,16 @@ export interface TensorShape { name: string; dims: number[]; type: string }
 
 const CHUNK = 64;
 
+/** onnxruntime's own log: 3 = errors only (its warnings are noise in a CLI), 0 = verbose. */
+let logSeverity: 0 | 1 | 2 | 3 | 4 = 3;
+export function setOrtLogSeverity(level: 0 | 1 | 2 | 3 | 4): void {
+  logSeverity = level;
+  ort.env.logLevel = (['verbose', 'info', 'warning', 'error', 'fatal'] as const)[level];
+}
+export const ortLogSeverity = () => logSeverity;
+
 export async function openSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, enableCpuMemArena: false });
+  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, enableCpuMemArena: false, logSeverityLevel: logSeverity });
 }
 
 /** The model with more graph outputs (ORT infers their types), to read intermediate tensors. */
@@ -26,11 +34,11 @@ export function withOutputs(model: ModelProto, names: string[]): ModelProto {
  * concatenates the named float32 outputs along the batch axis.
  */
 export async function runAll(session: ort.InferenceSession, inputName: string, inputs: Float32Array, count: number,
-  sampleDims: number[], outputs: string[]): Promise<Record<string, RunOutput>> {
+  sampleDims: number[], outputs: string[], chunk = CHUNK): Promise<Record<string, RunOutput>> {
   const per = sampleDims.reduce((a, b) => a * b, 1);
   const result: Record<string, RunOutput> = {};
-  for (let start = 0; start < count; start += CHUNK) {
-    const n = Math.min(CHUNK, count - start);
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
     const feed = new ort.Tensor('float32', inputs.subarray(start * per, (start + n) * per), [n, ...sampleDims]);
     const out = await session.run({ [inputName]: feed }, outputs);
     for (const name of outputs) {
@@ -66,26 +74,4 @@ export function argmaxRows(data: Float32Array, rows: number): Int32Array {
     out[r] = best;
   }
   return out;
-}
-
-export interface Agreement { argmaxAgreement: number; maxAbsError: number }
-
-/** How closely `got` reproduces `want` (both [rows, classes]). */
-export function agreement(want: Float32Array, got: Float32Array, rows: number): Agreement {
-  if (want.length !== got.length) throw new Error(`outputs differ in size (${want.length} vs ${got.length})`);
-  const a = argmaxRows(want, rows);
-  const b = argmaxRows(got, rows);
-  let same = 0;
-  for (let r = 0; r < rows; r++) if (a[r] === b[r]) same++;
-  let maxAbsError = 0;
-  for (let i = 0; i < want.length; i++) maxAbsError = Math.max(maxAbsError, Math.abs(want[i] - got[i]));
-  return { argmaxAgreement: same / rows, maxAbsError };
-}
-
-export function accuracy(logits: Float32Array, labels: Uint8Array | null): number | null {
-  if (!labels) return null;
-  const pred = argmaxRows(logits, labels.length);
-  let right = 0;
-  for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) right++;
-  return right / labels.length;
 }

@@ -1,8 +1,10 @@
-// The user's ONNX model as the splitter sees it: its graph index, its one input and the
-// output that carries the logits, and the candidate split tensors for `--list`.
+// The user's ONNX model as the splitter sees it: its graph index, its one input resolved to
+// fixed dims (input-spec.ts), the outputs the tail produces, and the candidate split
+// tensors for `--list`.
 import { promises as fs } from 'node:fs';
 import { CandidateCut, GraphIndex, candidateCuts } from './graph-cut';
 import { ElemType, ModelProto, elemTypeOf, readModel, shapeOf } from './onnx-proto';
+import { InputOptions, InputSpec, resolveInput } from './input-spec';
 import { probeShapes } from './probe';
 
 export interface SourceModel {
@@ -10,12 +12,20 @@ export interface SourceModel {
   bytes: Uint8Array;
   model: ModelProto;
   index: GraphIndex;
-  input: { name: string; sampleDims: number[] };
-  /** The graph output the tail produces (the logits). */
+  input: InputSpec;
+  /** The graph outputs the tail produces, in graph order (or as chosen). */
+  outputs: string[];
+  /** The first of them (the bundle's `tail.logits` unless the task names another). */
   output: string;
 }
 
-export async function openSourceModel(file: string, output?: string): Promise<SourceModel> {
+export interface SourceOptions extends InputOptions {
+  /** Graph outputs the tail gives; default all of them. */
+  outputs?: string[];
+}
+
+export async function openSourceModel(file: string, opts: SourceOptions | string = {}): Promise<SourceModel> {
+  const o: SourceOptions = typeof opts === 'string' ? { outputs: [opts] } : opts;
   const bytes = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new Error(err.code === 'ENOENT' ? `model file ${file} does not exist` : `cannot read model file ${file}: ${err.message}`);
   });
@@ -25,15 +35,13 @@ export async function openSourceModel(file: string, output?: string): Promise<So
   if (inputs.length !== 1) {
     throw new Error(`${file} has ${inputs.length} inputs (${inputs.map((v) => v.name).join(', ')}); a bundle's head takes exactly one`);
   }
-  const shape = shapeOf(inputs[0]);
   if (elemTypeOf(inputs[0]) !== ElemType.FLOAT) throw new Error(`${file}: input "${inputs[0].name}" must be float32`);
-  if (!shape || shape.length < 2 || shape.slice(1).some((d) => typeof d !== 'number')) {
-    throw new Error(`${file}: input "${inputs[0].name}" has shape [${shape ?? '?'}]; it needs a batch axis and fixed sizes after it`);
-  }
-  const outputs = model.graph!.output.map((v) => v.name);
-  const chosen = output ?? outputs[0];
-  if (!outputs.includes(chosen)) throw new Error(`${file} has no output "${chosen}" (outputs: ${outputs.join(', ')})`);
-  return { file, bytes, model, index, input: { name: inputs[0].name, sampleDims: shape.slice(1) as number[] }, output: chosen };
+  const input = resolveInput(index, inputs[0].name, shapeOf(inputs[0]) ?? [], file, o);
+  const all = model.graph!.output.map((v) => v.name);
+  const missing = (o.outputs ?? []).filter((n) => !all.includes(n));
+  if (missing.length) throw new Error(`${file} has no output ${missing.map((n) => `"${n}"`).join(', ')} (outputs: ${all.join(', ')})`);
+  const outputs = o.outputs?.length ? o.outputs : all;
+  return { file, bytes, model, index, input, outputs, output: outputs[0] };
 }
 
 export interface CandidateTensor extends CandidateCut {
@@ -46,7 +54,7 @@ export interface CandidateTensor extends CandidateCut {
 
 /** Every activation of the graph with its shape (one ORT run) and whether a cut there works. */
 export async function listCandidates(src: SourceModel, sample: Float32Array): Promise<CandidateTensor[]> {
-  const cuts = candidateCuts(src.index, [src.output]);
+  const cuts = candidateCuts(src.index, src.outputs);
   const shapes = await probeShapes(src.model, src.input.name, sample, src.input.sampleDims, cuts.map((c) => c.name));
   return cuts.map((c) => {
     const s = shapes.get(c.name)!;

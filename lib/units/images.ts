@@ -1,9 +1,9 @@
 // A folder of unlabeled images → a deterministic train / validation / test split and the
-// frames the bundle's input takes (uint8, channel-major, input.source size).
+// frames the bundle's input takes (lib/model/image-input: resize, colour, input.source size).
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { decodeImage, toFrame, Fit } from '../../hardware/image';
+import { decodeImage, imageToFrame } from '../model/image-input';
 import type { Manifest } from '../model/manifest';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
@@ -52,25 +52,15 @@ export function splitImages(files: string[], fractions: { val: number; test: num
   };
 }
 
-const FITS: Record<string, Fit> = { stretch: 'stretch', letterbox: 'pad', crop: 'crop' };
-
-/** The manifest's resize mode as hardware/image's fit (CONTRACT: default "stretch"). */
-export function fitOf(m: Manifest): Fit {
-  const resize = (m.input.preprocess as { resize?: string }).resize ?? 'stretch';
-  const fit = FITS[resize];
-  if (!fit) throw new Error(`manifest input.preprocess.resize "${resize}" is not stretch, letterbox or crop`);
-  return fit;
-}
-
-/** Decodes and resizes `files` into one buffer of n × (C·H·W) uint8 frames, RGB order. */
+/** Decodes `files` into one buffer of n frames in the bundle's frame format (lib/model/image-input:
+ *  the manifest's resize, colour order; uint8, channel-major, input.source size). */
 export async function readFrames(m: Manifest, dir: string, files: string[], onFile?: (i: number) => void): Promise<Uint8Array> {
   const s = m.input.source;
   const per = s.channels * s.height * s.width;
   const out = new Uint8Array(files.length * per);
-  const fit = fitOf(m);
   for (let i = 0; i < files.length; i++) {
     const pic = decodeImage(await fs.readFile(path.join(dir, files[i])), files[i]);
-    out.set(toFrame(pic, s, { fit }), i * per);
+    out.set(imageToFrame(m, pic), i * per);
     onFile?.(i);
   }
   return out;

@@ -5,4 +5,3 @@ export { listImages, splitImages, readFrames } from './images';
 export { ProgressBar, stageFraction, eta } from './progress';
 export type { ProgressEvent } from './progress';
 export { writeNpy } from './npy';
-export { modelInput } from './input';

@@ -15,7 +15,7 @@ import type { Manifest, RateLevel } from '../model/manifest';
 import { evaluate, EvalReport } from '../eval/evaluate';
 import { argmax } from '../exit/policy';
 import { listImages, splitImages, readFrames, ImageSplit } from './images';
-import { modelInput } from './input';
+import { preprocessPixels } from '../model/preprocess';
 import { writeNpy } from './npy';
 import { runTrainer, TrainerResult } from './trainer-process';
 import type { ProgressEvent } from './progress';
@@ -73,7 +73,7 @@ async function original(rt: ModelRuntime, frames: Uint8Array, n: number, tick: (
   const logits = new Float32Array(n * k);
   for (let s = 0; s < n; s += BATCH) {
     const b = Math.min(BATCH, n - s);
-    const head = await rt.head(modelInput(m, frames.subarray(s * per, (s + b) * per), b), b);
+    const head = await rt.head(preprocessPixels(m, frames.subarray(s * per, (s + b) * per), b), b);
     features.set(head.features, s * split);
     logits.set(await rt.tail(head.features, b), s * k);
     tick(s + b);

@@ -1,9 +1,10 @@
-// camera-source: frames from a folder or file of images, a raw recording, or a video
-// device (through ffmpeg), converted to the model bundle's input (manifest input.source),
-// on a timer or once per incoming message (e.g. a board-source trigger).
+// camera-source: frames from a folder or file of images of any size, a raw recording, or a
+// video device (through ffmpeg), converted to the model bundle's frame format (manifest
+// input.source, with its resize, letterbox fill and colour order: the same conversion
+// split-head applies), on a timer or once per incoming message (e.g. a board-source trigger).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { openCamera, FrameSource } from '../../hardware/camera';
-import type { Fit, FrameShape } from '../../hardware/image';
+import { openCamera, FrameSource, CameraOptions } from '../../hardware/camera';
+import { frameConversion, Fit, FrameShape } from '../../hardware/image';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
@@ -12,15 +13,13 @@ interface CameraSourceDef extends NodeDef {
   fps: string; fit: Fit; invert: boolean; autostart: boolean;
 }
 
-/** The frame shape: the bundle's input when a model is named, else the size typed in. */
-async function frameShape(def: CameraSourceDef, model: SplitModelNode | null): Promise<FrameShape> {
-  if (model) {
-    const s = (await model.runtime).manifest.input.source;
-    return { height: s.height, width: s.width, channels: s.channels };
-  }
+/** The frame shape and conversion: the bundle's when a model is named, else the size typed in. */
+async function conversion(def: CameraSourceDef, model: SplitModelNode | null): Promise<{ shape: FrameShape; opts: CameraOptions }> {
+  const own = { fit: def.fit || 'crop', invert: !!def.invert };
+  if (model) return frameConversion((await model.runtime).manifest, own);
   const shape = { height: Number(def.height), width: Number(def.width), channels: Number(def.channels) || 1 };
   if (!(shape.height >= 1 && shape.width >= 1 && shape.height * shape.width <= 16e6)) throw new Error('camera-source needs a split-model, or a width and height');
-  return shape;
+  return { shape, opts: own };
 }
 
 function register(RED: NodeAPI): void {
@@ -38,8 +37,8 @@ function register(RED: NodeAPI): void {
       text: `${timer ? `${fps} fps` : fps ? 'stopped' : 'on trigger'}, ${short(frames)} frames${dropped ? `, ${dropped} dropped` : ''}`,
     }));
 
-    const ready = frameShape(def, model).then((shape) => {
-      camera = openCamera(RED.util.evaluateNodeProperty(def.source, 'str', this, {}) as string, shape, { fit: def.fit || 'crop', invert: !!def.invert, fps: fps || undefined });
+    const ready = conversion(def, model).then(({ shape, opts }) => {
+      camera = openCamera(RED.util.evaluateNodeProperty(def.source, 'str', this, {}) as string, shape, { ...opts, fps: fps || undefined });
       return camera;
     });
     ready.then(() => status.now(), (err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));

@@ -33,7 +33,7 @@ function register(RED: NodeAPI): void {
       return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
     });
     if (!config) {
-      status.set({ fill: 'red', shape: 'ring', text: 'no link configured' });
+      status.set({ fill: 'red', shape: 'ring', text: 'mqtt-transmit.status.noLink' });
       handleInput(this, status, async () => { throw new Error('mqtt-transmit has no split-link configured'); });
       return;
     }
@@ -44,7 +44,7 @@ function register(RED: NodeAPI): void {
       link.on(event, fn);
       detach.push(() => link.off(event, fn));
     };
-    const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown }>();
+    const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown; reference?: unknown }>();
     const onState = (s: string) => {
       // Transitions in and out of connected, not every failed reconnect attempt.
       if (s !== state && (s === 'connected' || state === 'connected')) this.log(`link ${s}`);
@@ -68,16 +68,19 @@ function register(RED: NodeAPI): void {
           const key = frameKey(f);
           const ctx = context.get(key);
           context.delete(key);
-          const body = f.body ?? {};
+          // The answer as the tail's task gave it (a class, labels, boxes, tensors); the
+          // latency is the link's figure, not part of the answer.
+          const { latencyMs: _cloudLatency, ...answer } = f.body ?? {};
           const msg: NodeMessage = {
             topic: `split/${f.gatewayId}/${f.modelId}/results`,
-            payload: body.error ? { error: body.error, source: 'cloud' } : { label: body.label, index: body.index, confidence: body.confidence, source: 'cloud' },
+            payload: answer.error ? { error: answer.error, source: 'cloud' } : { ...answer, source: 'cloud' },
             frame: { gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, modelId: f.modelId, kind: f.kind },
             latencyMs: Date.now() - (ctx?.capturedAt ?? f.timestampMs),
             ...(ctx?.label !== undefined ? { label: ctx.label } : {}),
             ...(ctx?.sampleIndex !== undefined ? { sampleIndex: ctx.sampleIndex } : {}),
+            ...(ctx?.reference !== undefined ? { reference: ctx.reference } : {}),
           };
-          if (body.error) this.warn(`cloud refused frame ${key}: ${String(body.error)}`);
+          if (answer.error) this.warn(`cloud refused frame ${key}: ${String(answer.error)}`);
           this.send(msg);
           status.update();
         });
@@ -109,7 +112,7 @@ function register(RED: NodeAPI): void {
       if (role === 'edge') {
         const f = edge!.submit(msg.payload);
         if (context.size >= MAX_CONTEXT) context.delete(context.keys().next().value!);
-        context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex });
+        context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference });
       } else {
         cloud!.reply(msg.payload);
       }

@@ -21,7 +21,7 @@ const CHARTS: Series[] = [
   (r) => [[r.gateway, pct(r.exitRatio)]],
   (r) => [[r.gateway, r.bytesPerFrame === null ? null : round(r.bytesPerFrame, 1)]],
   (r) => [[`${r.gateway} p50`, ms(r.latencyP50Ms)], [`${r.gateway} p95`, ms(r.latencyP95Ms)]],
-  (r) => [[r.gateway, pct(r.accuracy)]],
+  (r) => [[r.gateway, pct(r.accuracy)], [`${r.gateway} agreement`, pct(r.agreement)]],
   (r) => [[r.gateway, r.outbox]],
 ];
 
@@ -45,6 +45,10 @@ export function tableMessage(rows: GatewaySummary[], windowSec: number): NodeMes
     'p50 ms': text(ms(r.latencyP50Ms)),
     'p95 ms': text(ms(r.latencyP95Ms)),
     'accuracy %': text(pct(r.accuracy)),
+    'agreement %': text(pct(r.agreement)),
+    task: text(r.task),
+    'objects/answer': text(r.objectsPerAnswer === null ? null : round(r.objectsPerAnswer, 2)),
+    'labels/answer': text(r.labelsPerAnswer === null ? null : round(r.labelsPerAnswer, 2)),
     outbox: text(r.outbox),
     rate: rateText(r),
     threshold: text(r.threshold === null ? null : round(r.threshold, 3)),

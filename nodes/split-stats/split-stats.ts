@@ -4,7 +4,7 @@
 // sends the fleet's figures shaped for Dashboard 2.0 charts, a table and the controls.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Request, Response, NextFunction } from 'express';
-import { fleetOfProcess, outcomeOf, FleetStats, GatewaySummary } from '../../lib/metrics';
+import { fleetOfProcess, judge, answerFigures, FleetStats, GatewaySummary, AnyAnswer, AnswerSeen } from '../../lib/metrics';
 import { decodeFrame } from '../../lib/wire';
 import { parseTopic } from '../../lib/link/topics';
 import type { Gap, Recovery } from '../../lib/link/sequence';
@@ -20,7 +20,7 @@ interface StatsDef extends NodeDef {
   interval: string; window: string; path: string;
 }
 
-type Answer = { source?: string; index?: unknown; label?: unknown; error?: unknown };
+type Answer = AnyAnswer & { source?: string };
 interface FrameInfo { gateway?: string; kind?: string; bytes?: number; rate?: number; auto?: boolean }
 
 /** Which gateway a message is about: the frame it carries, its topic, or this node's own. */
@@ -31,8 +31,13 @@ function gatewayOf(msg: NodeMessageInFlow, own: string): string {
   return result?.gateway ?? frame?.gateway ?? topic?.gateway ?? own;
 }
 
+/** How an answer scored and what it found (any task); labels may be the original model's answers. */
+function seen(msg: NodeMessageInFlow, answer: Answer, labelsAreOriginal: boolean): AnswerSeen {
+  return { outcome: judge(answer, { label: msg.label, reference: msg.reference, labelsAreOriginal }), figures: answer.error ? undefined : answerFigures(answer) };
+}
+
 /** Feeds one message into the figures; false when it is none of the kinds this node knows. */
-function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: number): boolean {
+function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: number, labelsAreOriginal = false): boolean {
   const error = msg.error as { source?: { type?: string } } | undefined;
   if (error) {
     fleet.error(gatewayOf(msg, own), error.source?.type ?? 'unknown', now);
@@ -43,7 +48,7 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
   const exit = msg.exit as { exited?: boolean; threshold?: number } | undefined;
   if (exit?.exited && answer.source === 'edge') {
     const capturedAt = Number(msg.capturedAt);
-    fleet.exit(own, { outcome: outcomeOf(msg.label, answer), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
+    fleet.exit(own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
     return true;
   }
   if (frame && !frame.kind && typeof frame.bytes === 'number' && Buffer.isBuffer(msg.payload)) {
@@ -51,7 +56,7 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
     return true;
   }
   if (frame?.kind && answer.source === 'cloud') {
-    fleet.answer(frame.gateway ?? own, { outcome: outcomeOf(msg.label, answer), latencyMs: msg.latencyMs as number | undefined }, now);
+    fleet.answer(frame.gateway ?? own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: msg.latencyMs as number | undefined }, now);
     return true;
   }
   if (Buffer.isBuffer(msg.payload)) {
@@ -167,8 +172,13 @@ function register(RED: NodeAPI): void {
     };
     const timer = setInterval(tick, intervalMs);
 
+    // A bundle split without labels carries the original model's answers as sample labels:
+    // scored against them, answers measure agreement, not accuracy.
+    let labelsAreOriginal = false;
+    model?.runtime.then((rt) => { labelsAreOriginal = rt.manifest.samples?.labelSource === 'original-model-argmax'; }, () => undefined);
+
     handleInput(this, status, async (msg) => {
-      if (!observe(fleet, msg, own, Date.now())) {
+      if (!observe(fleet, msg, own, Date.now(), labelsAreOriginal)) {
         throw new Error('split-stats takes exits (early-exit-gate), frames (bottleneck-encode, mqtt-transmit on the cloud), answers (mqtt-transmit on the edge, tail-infer) and caught errors');
       }
     });

@@ -1,6 +1,7 @@
 // tail-infer: a features frame from any source → validate (CRC, bounds, model id, rate,
-// shape) → entropy decode → dequantize → decoder unit → tail → an answer frame for the
-// gateway plus msg.result. Duplicates (same gateway, boot, seq) get the cached answer
+// shape) → entropy decode → dequantize → decoder unit → tail → the bundle's task (lib/task:
+// a class, labels, boxes or raw tensors) → an answer frame for the gateway plus
+// msg.result. Duplicates (same gateway, boot, seq) get the cached answer
 // again instead of a second result, so a gateway that resent still clears its outbox.
 // Gaps are the cloud mqtt-transmit's to report: in a shared group it alone sees the
 // whole stream, through the answers of the other tails.
@@ -9,8 +10,9 @@ import type { ModelRuntime } from '../../lib/model';
 import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
-import { confidence } from '../../lib/exit';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { Task, perSample, taskFor } from '../../lib/task';
+import { answerBody } from '../../lib/link/answer-body';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface TailDef extends NodeDef { model: string }
@@ -33,7 +35,15 @@ function register(RED: NodeAPI): void {
     }));
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
-    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
+
+    // The bundle's task turns tail outputs into the answer; one per loaded version.
+    const tasks = new WeakMap<ModelRuntime, Task>();
+    const taskOf = (rt: ModelRuntime): Task => {
+      let t = tasks.get(rt);
+      if (!t) tasks.set(rt, (t = taskFor(rt.manifest)));
+      return t;
+    };
 
     const remember = (key: string, answer: Promise<Buffer>) => {
       if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
@@ -89,10 +99,9 @@ function register(RED: NodeAPI): void {
       }
       const started = performance.now();
       const inferred = (async () => {
-        const logits = await rt.tail(await rt.decode(f.rateLevel, latent, 1), 1);
-        const c = confidence(logits, 0, rt.manifest.labels.length, 'max_softmax');
-        // 4 decimals: a full double costs 13 more bytes in every answer on the downlink
-        const body = { index: c.index, label: rt.manifest.labels[c.index], confidence: Math.round(c.confidence * 1e4) / 1e4, source: 'cloud', latencyMs: Date.now() - f.timestampMs };
+        const outputs = await rt.tailOutputs(await rt.decode(f.rateLevel, latent, 1), 1);
+        const result = taskOf(rt).interpret(perSample(outputs, 1)[0]);
+        const body = { ...answerBody(result), source: 'cloud', latencyMs: Date.now() - f.timestampMs };
         return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
       })();
       remember(key, inferred.then((r) => r.answer));
