@@ -90,12 +90,12 @@ export async function run(args: string[]): Promise<unknown> {
   const at = flag(args, 'at') ?? await pickCut(model);
   const split = path.join(work, 'split');
   const classNames = fs.readFileSync(path.join(demo, 'labels.txt'), 'utf8').split('\n').filter(Boolean);
-  const cut = await splitModel({ model, at, calibrate: path.join(demo, 'calib.u8'), out: split, force: true, classNames, preprocess: { scale: 1 / 255, mean: spec.mean, std: spec.std } });
+  const cut = await splitModel({ model, at, calibrate: path.join(demo, 'calib', 'images.u8'), out: split, force: true, classNames, preprocess: { scale: 1 / 255, mean: spec.mean, std: spec.std } });
   // the camera frames, as a user would have them: a folder of PNGs, no labels
   const images = path.join(work, 'images');
   fs.rmSync(images, { recursive: true, force: true });
   fs.mkdirSync(images);
-  const raw = fs.readFileSync(path.join(demo, 'images.u8'));
+  const raw = fs.readFileSync(path.join(demo, 'frames.u8'));
   const [C, H, W] = [3, 96, 96];
   const per = C * H * W;
   for (let i = 0; i < raw.length / per; i++) fs.writeFileSync(path.join(images, `cam-${String(i).padStart(5, '0')}.png`), encodePng(raw.subarray(i * per, (i + 1) * per), { channels: C, height: H, width: W }));

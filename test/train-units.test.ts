@@ -71,7 +71,7 @@ test('Ctrl-C during training leaves the input bundle exactly as it was', { timeo
 });
 
 test('--quick: a bank that beats the 8-bit level by 5x in bytes at >= 98% agreement on held-out images', { timeout: 600_000 }, async () => {
-  const run = spawnSync(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--out', trained, '--quick', '--nice', '10', '--json'], { encoding: 'utf8', timeout: 590_000 });
+  const run = spawnSync(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--out', trained, '--quick', '--minutes', '8', '--nice', '10', '--json'], { encoding: 'utf8', timeout: 590_000 });
   assert.equal(run.status, 0, `${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`);
   report = JSON.parse(run.stdout);
   manifest = (await loadBundle(trained)).manifest;

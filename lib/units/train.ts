@@ -112,6 +112,8 @@ export async function trainUnits(opts: TrainUnitsOptions): Promise<TrainUnitsRep
   }
   const input = await loadBundle(src);
   const m = input.manifest;
+  const kind = m.task?.kind ?? 'classification';
+  if (kind !== 'classification') throw new Error(`train-units trains units for classifiers (distillation on the logits); this bundle's task is ${kind}`);
   if (m.split.shape.length !== 3) throw new Error(`the split tensor is [${m.split.shape}]: units need a [C, H, W] tensor per sample`);
   const files = (await listImages(opts.images)).slice(0, opts.limit ?? Infinity);
   if (files.length < 20) throw new Error(`${opts.images}: ${files.length} PNG/JPEG images; train-units needs at least 20 (a few hundred to a few thousand is typical)`);

@@ -8,9 +8,10 @@ image) and upscaled to 96x96 with bilinear interpolation.
 
     demo_mobilenet.py --out DIR [--epochs 3] [--subset 15000]
 
-writes DIR/mobilenet96.onnx, DIR/calib.u8 (1,000 training images, N x 3 x 96 x 96) and
-DIR/images.u8 + DIR/labels.u8 (3,000 test images: the "camera frames" train-units gets
-as unlabeled PNGs; the labels are only for the benchmark's report), DIR/train.json.
+writes DIR/mobilenet96.onnx, DIR/calib/images.u8 + labels.u8 (1,000 training images,
+N x 3 x 96 x 96, for split --calibrate) and DIR/frames.u8 + DIR/frames-labels.u8 (3,000
+test images: the "camera frames" train-units gets as unlabeled PNGs; the labels are only
+for the benchmark's report), DIR/train.json.
 """
 import argparse
 import json
@@ -150,9 +151,11 @@ def main():
     torch.onnx.export(net, normalise(frames[:2]), os.path.join(a.out, "mobilenet96.onnx"),
                       input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}}, opset_version=13)
-    colour_photos(data["train_x"][-1000:], 777).numpy().tofile(os.path.join(a.out, "calib.u8"))
-    frames.numpy().tofile(os.path.join(a.out, "images.u8"))
-    labels.numpy().astype("uint8").tofile(os.path.join(a.out, "labels.u8"))
+    os.makedirs(os.path.join(a.out, "calib"), exist_ok=True)  # split --calibrate reads labels.u8 beside images.u8
+    colour_photos(data["train_x"][-1000:], 777).numpy().tofile(os.path.join(a.out, "calib", "images.u8"))
+    data["train_y"][-1000:].numpy().astype("uint8").tofile(os.path.join(a.out, "calib", "labels.u8"))
+    frames.numpy().tofile(os.path.join(a.out, "frames.u8"))
+    labels.numpy().astype("uint8").tofile(os.path.join(a.out, "frames-labels.u8"))
     with open(os.path.join(a.out, "labels.txt"), "w") as f:
         f.write("\n".join(LABELS) + "\n")
     json.dump({"accuracy": acc, "frames": a.frames, "epochs": a.epochs, "subset": a.subset, "mean": MEAN, "std": STD,
