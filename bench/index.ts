@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Bench> = {
   pipeline: () => require('./pipeline'),
   sparse: () => require('./sparse'),
   rate: () => require('./rate'),
+  units: () => require('./units'),
   'image-input': () => require('./image-input'),
 };
 
