@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { helper, stopRed, startRed } from './support/red';
+import { helper, stopRed, startRed, loadFlow, Collector, modelReady, modelNode, tab } from './support/red';
 import { StatusLog } from './support/hardware-red';
 import { tempDir } from './support/paths';
 import { saveOnnx, repoRoot } from './support/onnx-build';
@@ -174,4 +174,12 @@ test('camera → flow, SSD-style detector (letterbox, fill 114): boxes arrive at
   assert.ok((2 * matched) / boxes >= 0.85, `${matched} boxes matched at IoU 0.5 of ${boxes / 2} on average`);
   assert.equal(await metric('split_dnn_detected_objects_total', { gateway: 'gw-det', source: 'cloud' }), objects);
   await original.release();
+
+  // The bundle's sample set has placeholder labels (one byte cannot hold boxes): the demo camera sends none.
+  await helper.unload();
+  await loadFlow([tab, modelNode(dir), { id: 'cam', type: 'sample-source', z: 'f1', model: 'model', fps: '10', limit: '0', autostart: false, wires: [['out']] }, { id: 'out', type: 'helper', z: 'f1' }]);
+  await modelReady();
+  const out = new Collector('out');
+  helper.getNode('cam').receive({ payload: 2 });
+  assert.ok((await out.wait(2)).every((m) => !('label' in m) && (m.payload as Buffer).length === 3 * 224 * 224));
 });
