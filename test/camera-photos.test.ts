@@ -19,7 +19,8 @@ import { loadCameraFlow, triggerEach, writeCameraFiles, pngOf, jpegOf } from './
 import { splitDnn } from './support/cli';
 import { parsePrometheus, sampleValue } from './support/prometheus';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
-import { Image, Manifest, decodeImage, imageToInput, loadBundle } from '../lib/model';
+import { Image, Manifest, ModelRuntime, decodeImage, imageToInput, loadBundle } from '../lib/model';
+import { sampleCheck } from '../lib/ota/sample-check';
 import { taskFor, TaskResult, DetectionResult } from '../lib/task';
 import { matchCount } from '../lib/task/boxes';
 import { fleetOfProcess } from '../lib/metrics';
@@ -174,6 +175,12 @@ test('camera → flow, SSD-style detector (letterbox, fill 114): boxes arrive at
   assert.ok((2 * matched) / boxes >= 0.85, `${matched} boxes matched at IoU 0.5 of ${boxes / 2} on average`);
   assert.equal(await metric('split_dnn_detected_objects_total', { gateway: 'gw-det', source: 'cloud' }), objects);
   await original.release();
+
+  // An update to this bundle passes the gateway's sample check, by box agreement (its sample labels are placeholders).
+  const rt = await ModelRuntime.open(dir, { workers: 1 });
+  const check = await sampleCheck(rt).finally(() => rt.close());
+  assert.ok(check.passed, String(check.reason));
+  assert.equal(check.rates[0].measure, 'boxes@0.5');
 
   // The bundle's sample set has placeholder labels (one byte cannot hold boxes): the demo camera sends none.
   await helper.unload();
