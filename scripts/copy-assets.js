@@ -30,3 +30,7 @@ fs.mkdirSync(examples, { recursive: true });
 for (const name of fs.readdirSync(path.join(root, 'flows'))) {
   if (name.endsWith('.json')) fs.copyFileSync(path.join(root, 'flows', name), path.join(examples, name));
 }
+
+// Node-RED serves a module's resources/ at /resources/<module>/: the nodes' help links to
+// the docs there, so they open from the editor on a machine with no internet.
+copyTree(path.join(root, 'docs'), path.join(root, 'resources', 'docs'));

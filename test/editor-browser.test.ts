@@ -44,6 +44,8 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   for (const type of TYPES) {
     assert.equal(await category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 1, `${type} in the split DNN category`);
   }
+  // Palette labels come from the locales catalogs (paletteLabel), not from the type name.
+  assert.equal((await category.locator('.red-ui-palette-node[data-palette-type="early-exit-gate"] .red-ui-palette-label').innerText()).replace(/\s+/g, ' ').trim(), 'early exit gate');
   // Drag split-head from the palette onto the workspace, then open it.
   const source = page.locator('.red-ui-palette-node[data-palette-type="split-head"]');
   await source.scrollIntoViewIfNeeded();
@@ -58,9 +60,20 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   await placed.locator('rect.red-ui-flow-node').dblclick();
   await page.locator('#node-input-model').waitFor({ state: 'visible', timeout: 10_000 });
   assert.equal(await page.locator('.red-ui-tray-titlebar').first().innerText().then((t) => /split head|split-head/i.test(t)), true);
+  // The dialog's field labels are the catalog's strings (data-i18n), not keys.
+  assert.equal((await page.locator('label[for="node-input-model"]').innerText()).trim(), 'Model');
   // The help sidebar shows this node's help text.
   await page.locator('#red-ui-tab-help-link-button, a[href="#red-ui-tab-help"]').first().click().catch(() => undefined);
   await page.waitForFunction(() => document.body.innerText.includes('Runs the head of the split model on an image'), null, { timeout: 10_000 });
+  // A help link to the docs opens the copy Node-RED serves from this module's resources/.
+  const doc = await fetch(`http://127.0.0.1:${rt.port}/resources/node-red-contrib-split-dnn/docs/bundle-format.md`);
+  assert.equal(doc.status, 200);
+  assert.equal(await doc.text(), fs.readFileSync(path.join(REPO, 'docs', 'bundle-format.md'), 'utf8'));
+  // Deployed without a model, its status is a message id that the editor shows from the catalog.
+  await page.locator('#node-dialog-cancel').click();
+  await page.locator('#red-ui-header-button-deploy').click();
+  await page.locator('.red-ui-notification button', { hasText: /confirm deploy/i }).click(); // it is not configured
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-flow-node-status-label')).some((e) => e.textContent === 'no model configured'), null, { timeout: 10_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'editor-split-head.png') });
   await page.close();
 });

@@ -55,6 +55,13 @@ export class AnswerReader {
     return v;
   }
 
+  /** A class index, refused unless below `classes` (0: no list to check against). */
+  classIndex(classes: number): number {
+    const index = this.varint();
+    if (classes > 0 && index >= classes) throw new AnswerError(`${this.what} answer: class ${index} is not one of the ${classes} classes`);
+    return index;
+  }
+
   /** A count of items that each take at least `minBytes`: refused before anything is allocated for it. */
   count(minBytes: number): number {
     const n = this.varint();

@@ -1,6 +1,6 @@
 // The classification answer body (CONTRACT.md): unsigned LEB128 class index, then the
 // confidence as u16 LE round(p · 65535). Labels stay in the manifest.
-import { AnswerError, AnswerReader, AnswerWriter } from './answer-bytes';
+import { AnswerReader, AnswerWriter } from './answer-bytes';
 
 export interface ClassAnswer { index: number; confidence: number }
 
@@ -10,9 +10,8 @@ export function encodeClassAnswer(a: ClassAnswer): Uint8Array {
 
 export function decodeClassAnswer(body: Uint8Array, classes: number): ClassAnswer {
   const r = new AnswerReader(body, 'classification');
-  const index = r.varint();
+  const index = r.classIndex(classes);
   const confidence = r.unit16();
   r.end();
-  if (index >= classes) throw new AnswerError(`classification answer: class ${index} is not one of the ${classes} classes`);
   return { index, confidence };
 }

@@ -4,9 +4,9 @@
 // maxDetections boxes. Agreement: boxes of the same class matched at IoU ≥ 0.5, counted as
 // 2·matched / (boxes of the original + boxes of the split), 1 when neither finds any.
 import { softmax } from '../exit/policy';
-import { AnswerError, AnswerReader, AnswerWriter } from './answer-bytes';
+import { AnswerReader, AnswerWriter } from './answer-bytes';
 import { Scored, matchCount, nms, toXyxy } from './boxes';
-import { Detection, DetectionResult, Outputs, Task, TaskContext, labelOf, outputOf, sameCount } from './types';
+import { Detection, DetectionResult, Outputs, Task, TaskContext, labelOf, outputOf, tally } from './types';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -63,8 +63,7 @@ export function detectionTask(ctx: TaskContext): Task {
       const r = new AnswerReader(body, 'detection');
       const detections: Detection[] = [];
       for (let n = r.count(11); n > 0; n--) {
-        const index = r.varint();
-        if (ctx.labels.length && index >= ctx.labels.length) throw new AnswerError(`detection answer: class ${index} is not one of the ${ctx.labels.length} classes`);
+        const index = r.classIndex(ctx.labels.length);
         const score = r.unit16();
         const box = [0, 1, 2, 3].map((i) => r.unit16() * extent[i]) as Detection['box'];
         detections.push({ box, index, label: labelOf(ctx, index), score });
@@ -73,14 +72,10 @@ export function detectionTask(ctx: TaskContext): Task {
       return { kind: 'detection', detections };
     },
     agreement(original, split) {
-      sameCount(original, split);
-      let matched = 0;
-      let boxes = 0;
-      original.forEach((o, i) => {
+      const [matched, boxes] = tally(original, split, (o, s) => {
         const a = detect(o);
-        const b = detect(split[i]);
-        matched += matchCount(a, b, 0.5);
-        boxes += a.length + b.length;
+        const b = detect(s);
+        return [matchCount(a, b, 0.5), a.length + b.length];
       });
       return { measure: 'boxes@0.5', value: boxes ? (2 * matched) / boxes : 1 };
     },

@@ -1,8 +1,8 @@
 // multilabel: one [classes] output, each class decided on its own (sigmoid probability at
 // or above the threshold). The answer lists the positive classes; agreement is the share
 // of (sample, class) decisions that match.
-import { AnswerError, AnswerReader, AnswerWriter } from './answer-bytes';
-import { MultilabelResult, Outputs, Task, TaskContext, labelOf, outputOf, sameCount } from './types';
+import { AnswerReader, AnswerWriter } from './answer-bytes';
+import { MultilabelResult, Outputs, Task, TaskContext, labelOf, outputOf, tally } from './types';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -13,6 +13,10 @@ export function multilabelTask(ctx: TaskContext): Task {
   const probability = spec?.activation === 'sigmoid' ? sigmoid : (x: number) => x;
   const decisions = (out: Outputs) => Array.from(outputOf(out, name).data, (x) => probability(x) >= threshold);
   const classes = () => Math.max(ctx.labels.length, 1);
+  const sameDecisions = (o: Outputs, s: Outputs): [number, number] => {
+    const [a, b] = [decisions(o), decisions(s)];
+    return [a.filter((d, k) => d === b[k]).length, a.length];
+  };
   return {
     kind: 'multilabel',
     reads: [name],
@@ -36,22 +40,14 @@ export function multilabelTask(ctx: TaskContext): Task {
       const r = new AnswerReader(body, 'multilabel');
       const positive = [];
       for (let n = r.count(3); n > 0; n--) {
-        const index = r.varint();
-        if (index >= classes()) throw new AnswerError(`multilabel answer: class ${index} is not one of the ${classes()} classes`);
+        const index = r.classIndex(classes());
         positive.push({ index, label: labelOf(ctx, index), probability: r.unit16() });
       }
       r.end();
       return { kind: 'multilabel', positive };
     },
     agreement(original, split) {
-      sameCount(original, split);
-      let same = 0;
-      let total = 0;
-      original.forEach((o, i) => {
-        const a = decisions(o);
-        const b = decisions(split[i]);
-        a.forEach((d, k) => { total++; if (d === b[k]) same++; });
-      });
+      const [same, total] = tally(original, split, sameDecisions);
       return { measure: 'decision', value: total ? same / total : 1 };
     },
     accuracy(outputs, labels) {

@@ -47,3 +47,12 @@ export function outputOf(out: Outputs, name: string): { data: Float32Array; dims
 export function sameCount(original: Outputs[], split: Outputs[]): void {
   if (original.length !== split.length) throw new Error(`${original.length} original outputs against ${split.length} split ones`);
 }
+
+/** Sums what `score` gives for each (original, split) pair of samples: [agreeing, total]. */
+export function tally(original: Outputs[], split: Outputs[], score: (a: Outputs, b: Outputs) => [number, number]): [number, number] {
+  sameCount(original, split);
+  let hits = 0;
+  let total = 0;
+  original.forEach((o, i) => { const [h, t] = score(o, split[i]); hits += h; total += t; });
+  return [hits, total];
+}

@@ -8,7 +8,7 @@ import { processSequencer } from '../../lib/link/sequence';
 import { RateController } from '../../lib/rate/controller';
 import { topics } from '../../lib/link/topics';
 import type { EdgeLink } from '../../lib/link/edge-link';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 import type { SplitLinkNode } from '../split-link/split-link';
 
@@ -67,7 +67,7 @@ function register(RED: NodeAPI): void {
     }) ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
     linkNode?.edge().then((l) => { link = l; }, () => undefined);
-    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
 
     /** A level from msg.rate, checked; 'auto' stays 'auto'. */
     const parseRate = (requested: unknown, levels: number): number | 'auto' => {

@@ -65,6 +65,12 @@ export function handleInput(
   });
 }
 
+/**
+ * Status texts that are fixed phrases are message ids: the editor shows them from the node's
+ * locales catalog. One with a namespace (`<module>/<set>:`) may be shown by any node.
+ */
+export const NO_MODEL = 'node-red-contrib-split-dnn/split-model:split-model.status.none';
+
 /** Root of this package (where models/ and flows/ live), from dist/nodes/common. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 

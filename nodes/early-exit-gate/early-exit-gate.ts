@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { decide, thresholdForAccuracy, expectedAt } from '../../lib/exit';
 import type { ModelRuntime } from '../../lib/model';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface GateDef extends NodeDef { model: string; mode: 'threshold' | 'accuracy'; threshold: string; targetAccuracy: string }
@@ -38,7 +38,7 @@ function register(RED: NodeAPI): void {
       return rt;
     }) ?? null;
     ready?.catch(() => undefined);
-    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
 
     handleInput(this, status, async (msg, send) => {
       if (!ready) throw new Error('early-exit-gate has no split-model configured');

@@ -13,9 +13,9 @@ export interface GatewayBoardNode extends Node {
 
 /** A consumer's status: the board's state first, then what the consumer has to say. */
 export function boardStatus(board: GatewayBoardNode | null, ok: () => string): NodeStatus {
-  if (!board) return { fill: 'red', shape: 'ring', text: 'no board configured' };
+  if (!board) return { fill: 'red', shape: 'ring', text: 'node-red-contrib-split-dnn/gateway-board:gateway-board.status.none' };
   const c = board.connection;
-  if (!c) return { fill: 'red', shape: 'ring', text: board.problem ?? 'board unusable' };
+  if (!c) return { fill: 'red', shape: 'ring', text: board.problem ?? 'node-red-contrib-split-dnn/gateway-board:gateway-board.status.unusable' };
   if (c.state === 'ready') return { fill: 'green', shape: 'dot', text: ok() };
   if (c.state === 'lost') return { fill: 'red', shape: 'ring', text: `board lost: ${c.lastError?.message ?? ''}`.slice(0, 40) };
   return { fill: 'yellow', shape: 'ring', text: `connecting ${c.description}`.slice(0, 40) };

@@ -33,7 +33,7 @@ function register(RED: NodeAPI): void {
       return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
     });
     if (!config) {
-      status.set({ fill: 'red', shape: 'ring', text: 'no link configured' });
+      status.set({ fill: 'red', shape: 'ring', text: 'mqtt-transmit.status.noLink' });
       handleInput(this, status, async () => { throw new Error('mqtt-transmit has no split-link configured'); });
       return;
     }

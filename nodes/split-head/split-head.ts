@@ -3,7 +3,7 @@
 // preprocessing → the head ONNX model → msg.features (the split tensor) and msg.exitLogits.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { headInput, InferenceError, RawHints } from '../../lib/model';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface SplitHeadDef extends NodeDef { model: string }
@@ -16,10 +16,10 @@ function register(RED: NodeAPI): void {
     let errors = 0;
     const status = new StatusLine(this, () => ({ fill: 'green', shape: 'dot', text: `${short(frames)} frames${errors ? `, ${errors} errors` : ''}` }));
     if (!config) {
-      status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+      status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
     } else {
-      status.set({ fill: 'yellow', shape: 'ring', text: 'loading model' });
-      config.runtime.then(() => status.set({ fill: 'green', shape: 'dot', text: 'ready' }),
+      status.set({ fill: 'yellow', shape: 'ring', text: 'split-head.status.loading' });
+      config.runtime.then(() => status.set({ fill: 'green', shape: 'dot', text: 'split-head.status.ready' }),
         (err: Error) => status.set({ fill: 'red', shape: 'ring', text: `model: ${err.message.slice(0, 30)}` }));
     }
 

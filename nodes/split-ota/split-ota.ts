@@ -32,7 +32,7 @@ function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const model = RED.nodes.getNode(def.model) as SplitModelNode | null;
     const link = RED.nodes.getNode(def.link) as SplitLinkNode | null;
-    const status = new StatusLine(this, () => ({ fill: 'grey', shape: 'ring', text: 'waiting for offers' }));
+    const status = new StatusLine(this, () => ({ fill: 'grey', shape: 'ring', text: 'split-ota.status.waiting' }));
     this.agent = (async () => {
       if (!model || !link) throw new Error('split-ota needs a split-model and a split-link');
       if (!model.otaStateDir) throw new Error('no Node-RED user dir: updates have nowhere to live');
@@ -54,7 +54,7 @@ function register(RED: NodeAPI): void {
       });
       agent.start();
       agent.resumeStaged();
-      status.set(key ? { fill: 'grey', shape: 'dot', text: `trusting key ${keyId(key)}` } : { fill: 'yellow', shape: 'ring', text: 'no key pinned: updates refused' });
+      status.set(key ? { fill: 'grey', shape: 'dot', text: `trusting key ${keyId(key)}` } : { fill: 'yellow', shape: 'ring', text: 'split-ota.status.noKey' });
       // Secure by default, not an error: a runtime without a pinned key simply takes no updates.
       if (!key) this.log('updates off: no signing key pinned (splitDnn.otaPublicKey in settings, SPLIT_DNN_OTA_PUBLIC_KEY, or the node): every update will be refused');
       return agent;

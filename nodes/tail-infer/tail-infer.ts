@@ -12,7 +12,7 @@ import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
 import { Task, perSample, taskFor } from '../../lib/task';
 import { answerBody } from '../../lib/link/answer-body';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface TailDef extends NodeDef { model: string }
@@ -35,7 +35,7 @@ function register(RED: NodeAPI): void {
     }));
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));
-    if (!config) status.set({ fill: 'red', shape: 'ring', text: 'no model configured' });
+    if (!config) status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
 
     // The bundle's task turns tail outputs into the answer; one per loaded version.
     const tasks = new WeakMap<ModelRuntime, Task>();
