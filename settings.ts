@@ -1,7 +1,10 @@
 // Node-RED settings for the embedded runtime that `split-dnn start` runs. Secure by
-// default: the caller binds the editor to 127.0.0.1, the admin API is locked whenever an
-// admin password is given, and the credential key comes from the environment.
+// default: the caller binds the editor to 127.0.0.1 (and refuses any other address without
+// a password), the admin API is locked whenever an admin password is given and the
+// dashboard with it (Dashboard 2.0 reads `dashboard`), and the credential key comes from
+// the environment.
 import * as path from 'node:path';
+import { BasicAuth, dashboardSettings, Login } from './lib/security/dashboard-auth';
 
 export type Role = 'all' | 'edge' | 'cloud';
 
@@ -21,16 +24,34 @@ interface AdminUser { username: string; password: string; permissions: string }
  * adminAuth from SPLIT_DNN_ADMIN_PASSWORD_HASH (a bcrypt hash, preferred) or
  * SPLIT_DNN_ADMIN_PASSWORD (hashed here at start), user SPLIT_DNN_ADMIN_USER (admin).
  */
+// bcryptjs ships with node-red; the cost matches Node-RED's own admin tool.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bcrypt = () => require('bcryptjs') as { hashSync(p: string, rounds: number): string; compare(p: string, hash: string): Promise<boolean> };
+
+/** A bcrypt hash from `<prefix>_HASH`, or `<prefix>` hashed here at start. */
+function passwordHash(env: NodeJS.ProcessEnv, prefix: string): string | undefined {
+  const hash = env[`${prefix}_HASH`];
+  if (hash) return hash;
+  const plain = env[prefix];
+  return plain ? bcrypt().hashSync(plain, 8) : undefined;
+}
+
 export function adminAuthFromEnv(env: NodeJS.ProcessEnv): { type: 'credentials'; users: AdminUser[] } | undefined {
-  let hash = env.SPLIT_DNN_ADMIN_PASSWORD_HASH;
-  if (!hash && env.SPLIT_DNN_ADMIN_PASSWORD) {
-    // bcryptjs ships with node-red; the cost matches Node-RED's own admin tool.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
-    hash = bcrypt.hashSync(env.SPLIT_DNN_ADMIN_PASSWORD, 8);
-  }
+  const hash = passwordHash(env, 'SPLIT_DNN_ADMIN_PASSWORD');
   if (!hash) return undefined;
   return { type: 'credentials', users: [{ username: env.SPLIT_DNN_ADMIN_USER || 'admin', password: hash, permissions: '*' }] };
+}
+
+/**
+ * Who may open the dashboard: the editor's login, and a viewer login from
+ * SPLIT_DNN_DASHBOARD_PASSWORD(_HASH) (user SPLIT_DNN_DASHBOARD_USER, default viewer) that
+ * opens the dashboard only. Empty: the dashboard is as open as the editor.
+ */
+export function dashboardLogins(env: NodeJS.ProcessEnv, admin: { users: AdminUser[] } | undefined): Login[] {
+  const logins: Login[] = (admin?.users ?? []).map(({ username, password }) => ({ username, password }));
+  const viewer = passwordHash(env, 'SPLIT_DNN_DASHBOARD_PASSWORD');
+  if (viewer) logins.push({ username: env.SPLIT_DNN_DASHBOARD_USER || 'viewer', password: viewer });
+  return logins;
 }
 
 /**
@@ -50,6 +71,7 @@ export function dashboardDir(packageRoot: string): string | null {
 export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
   const env = opts.env ?? process.env;
   const adminAuth = adminAuthFromEnv(env);
+  const logins = dashboardLogins(env, adminAuth);
   return {
     userDir: opts.userDir,
     flowFile: path.basename(opts.flowFile),
@@ -63,6 +85,8 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     // fleet wants the same secret from its secret store on every gateway.
     credentialSecret: env.SPLIT_DNN_CREDENTIAL_SECRET || undefined,
     ...(adminAuth ? { adminAuth } : {}),
+    // Dashboard 2.0 reads `dashboard`: its pages and socket.io locked with the editor.
+    ...(logins.length ? { dashboard: dashboardSettings(new BasicAuth(logins, (p, h) => bcrypt().compare(p, h))) } : {}),
     editorTheme: {
       page: { title: `split-dnn (${opts.role})` },
       header: { title: `split-dnn · ${opts.role}` },

@@ -11,10 +11,12 @@ const BENCHES: Record<string, () => Bench> = {
   codec: () => require('./codec'),
   faults: () => require('./faults'),
   fuzz: () => require('./fuzz'),
+  hostile: () => require('./hostile'),
   link: () => require('./link'),
   pipeline: () => require('./pipeline'),
   sparse: () => require('./sparse'),
   rate: () => require('./rate'),
+  units: () => require('./units'),
   'image-input': () => require('./image-input'),
 };
 

@@ -2,7 +2,7 @@
 // bytes per frame on a log axis against accuracy, one colour and line per kind of point.
 
 export interface RatePoint {
-  kind: 'unit' | 'exit' | 'png' | 'webp' | 'raw' | 'float32';
+  kind: 'unit' | 'exit' | 'png' | 'webp' | 'jpeg' | 'raw' | 'float32';
   label: string;
   bytes: number;
   accuracy: number;
@@ -13,6 +13,7 @@ const STYLE: Record<RatePoint['kind'], { colour: string; name: string }> = {
   exit: { colour: '#2ca02c', name: 'early exit + the middle unit (bytes per input)' },
   webp: { colour: '#ff7f0e', name: 'WebP offload, q10–q90 (whole model in the cloud)' },
   png: { colour: '#d62728', name: 'PNG offload' },
+  jpeg: { colour: '#8c564b', name: 'JPEG offload (whole model in the cloud)' },
   raw: { colour: '#7f7f7f', name: 'raw pixels offload' },
   float32: { colour: '#9467bd', name: 'split tensor as float32' },
 };
@@ -23,7 +24,8 @@ const M = { left: 64, right: 24, top: 40, bottom: 120 };
 
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-export function plotRateAccuracy(points: RatePoint[], title: string): string {
+/** `names` overrides legend entries; `measure` names the y axis (default accuracy). */
+export function plotRateAccuracy(points: RatePoint[], title: string, names: Partial<Record<RatePoint['kind'], string>> = {}, measure = 'accuracy'): string {
   const xs = points.map((p) => Math.max(p.bytes, 0.1));
   const lo = Math.floor(Math.log10(Math.min(...xs)));
   const hi = Math.ceil(Math.log10(Math.max(...xs)));
@@ -35,7 +37,7 @@ export function plotRateAccuracy(points: RatePoint[], title: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}: bytes per frame against accuracy</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}: bytes per frame against ${esc(measure)}</text>`,
   ];
   for (let e = lo; e <= hi; e++) {
     const px = x(10 ** e);
@@ -57,7 +59,7 @@ export function plotRateAccuracy(points: RatePoint[], title: string): string {
   kinds.forEach((kind, i) => {
     const lx = M.left + (i % 2) * 340;
     const ly = H - M.bottom + 56 + Math.floor(i / 2) * 18;
-    out.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${STYLE[kind].colour}"/>`, `<text x="${lx + 10}" y="${ly}">${esc(STYLE[kind].name)}</text>`);
+    out.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${STYLE[kind].colour}"/>`, `<text x="${lx + 10}" y="${ly}">${esc(names[kind] ?? STYLE[kind].name)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

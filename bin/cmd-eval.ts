@@ -9,6 +9,7 @@ import { preprocessPixels } from '../lib/model/preprocess';
 import { evaluate, EvalReport } from '../lib/eval/evaluate';
 import { evaluateTask, TaskEvalReport } from '../lib/eval/task-eval';
 import { readFashionMnistTest, DEFAULT_FASHION_MNIST } from '../lib/eval/idx';
+import { reselectBank } from '../lib/eval/reselect';
 import { readImageFolder } from '../lib/split/image-folder';
 
 const USAGE = `usage: split-dnn eval --bundle DIR [--images DIR [--labels FILE] [--limit N]] [--json] [--data DIR] [--samples-only]
@@ -28,7 +29,13 @@ Without --images: the bundle's sample set, and for a classifier of 1×28×28 ima
 classes, the Fashion-MNIST test set when it is installed (default ${DEFAULT_FASHION_MNIST}).
 
 --update-manifest records the coded bytes per rate and the figures (each with the set it
-comes from) in the bundle's manifest, for tests and the dashboard.`;
+comes from) in the bundle's manifest, for tests and the dashboard.
+
+--reselect re-chooses a trained Fashion-MNIST bank without retraining: the test set is
+split into a validation half (even indices) and a test half (odd indices); levels that a
+smaller level matches on validation are removed (with their ONNX files), the exit's
+default threshold is chosen on validation, and the manifest's figures come from the test
+half. Then the sample-set figures are recorded as with --update-manifest.`;
 
 /** Fashion-MNIST's test set only means something for a 10-class classifier of 1×28×28 frames. */
 function fashionMnistFits(m: Manifest): string | null {
@@ -50,8 +57,9 @@ const compact = (r: EvalReport) => ({
   rates: r.rates.map(({ level, accuracy, codedBytes, pipeline }) => ({ level, accuracy, codedBytes, pipeline })),
 });
 
-/** Writes what the real coder measured into manifest.json (the model id changes with it). */
-async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>): Promise<void> {
+/** Writes what the real coder measured into manifest.json (the model id changes with it);
+ *  with `codedBytes` false only the sample-set figures (after --reselect, which wrote its own). */
+async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>, codedBytes = true): Promise<void> {
   const file = path.join(rt.bundle.dir, 'manifest.json');
   const manifest = JSON.parse(await fs.readFile(file, 'utf8'));
   const held = report.heldOut as TaskEvalReport | undefined;
@@ -68,7 +76,7 @@ async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>)
   const head = await evaluate(rt, { images: samples.images.subarray(0, first * samples.pixelsPerImage), labels: samples.labels.subarray(0, first), count: first });
   const all = report.samples as EvalReport;
   const test = report.test && !('skipped' in (report.test as object)) ? (report.test as EvalReport) : null;
-  for (const r of (test ?? all).rates) {
+  for (const r of codedBytes ? (test ?? all).rates : []) {
     manifest.rates[r.level].measured = { ...manifest.rates[r.level].measured, codedBytes: r.codedBytes, codedOn: test ? 'fashion-mnist-test-10k' : 'sample-set' };
   }
   manifest.measured = { ...manifest.measured, sampleSet: [compact(head), compact(all)], evaluatedBy: 'split-dnn eval --update-manifest' };
@@ -76,6 +84,14 @@ async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>)
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+async function reselect(dir: string, data: string, json: boolean): Promise<void> {
+  const set = await readFashionMnistTest(data);
+  if (!set) throw new Error(`--reselect needs the Fashion-MNIST test set in ${data}`);
+  const r = await reselectBank(dir, set, 'fashion-mnist-test-10k');
+  if (json) return;
+  console.log(`reselected on the validation half: kept ${r.kept.map((k) => k.name).join(', ')}; dropped ${r.dropped.map((d) => `${d.name} (matched by ${d.dominatedBy})`).join(', ') || 'none'}; exit threshold ${r.defaultThreshold}`);
+}
 
 function taskSummary(key: string, r: TaskEvalReport): string[] {
   const acc = r.unsplitAccuracy === null ? '' : `, unsplit accuracy ${pct(r.unsplitAccuracy)}`;
@@ -104,10 +120,12 @@ export async function main(argv: string[]): Promise<number> {
     data: { type: 'string', default: DEFAULT_FASHION_MNIST },
     'samples-only': { type: 'boolean', default: false },
     'update-manifest': { type: 'boolean', default: false },
+    reselect: { type: 'boolean', default: false },
     images: { type: 'string' }, labels: { type: 'string' }, limit: { type: 'string' },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   const started = Date.now();
+  if (args.reselect) await reselect(path.resolve(String(args.bundle)), String(args.data), !!args.json);
   const rt = await ModelRuntime.open(path.resolve(String(args.bundle)));
   try {
     const report: Record<string, unknown> = { bundle: rt.bundle.dir, name: rt.manifest.name, version: rt.manifest.version, modelId: rt.modelId };
@@ -126,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       const test = unfit ? null : await readFashionMnistTest(String(args.data));
       report.test = test ? await evaluate(rt, test) : { skipped: unfit ?? `no Fashion-MNIST test set in ${args.data}` };
     }
-    if (args['update-manifest']) await updateManifest(rt, report);
+    if (args['update-manifest'] || args.reselect) await updateManifest(rt, report, !args.reselect);
     report.seconds = (Date.now() - started) / 1000;
     console.log(args.json ? JSON.stringify(report, null, 2) : summary(report));
     return 0;

@@ -15,14 +15,16 @@ const USAGE = `usage: split-dnn start [options]
 
   --role all|edge|cloud   which flow to run (default all: edge + cloud + dashboard + broker)
   --port N                editor and dashboard port (default 1880; 0 = any free port)
-  --host ADDR             address to bind (default 127.0.0.1; set 0.0.0.0 deliberately)
+  --host ADDR             address to bind (default 127.0.0.1). Any other address needs
+                          SPLIT_DNN_ADMIN_PASSWORD(_HASH), which locks editor and dashboard
+  --insecure              bind beyond localhost without a password anyway
   --broker URL            MQTT broker (default: an embedded broker for --role all,
                           mqtt://127.0.0.1:1883 otherwise)
   --mqtt-port N           port of the embedded broker (default 1883; 0 = any free port)
   --mqtt-version 4|5      MQTT protocol (default 5; 4 = 3.1.1, forced for the embedded broker)
   --ca-file FILE          CA certificate (PEM) to verify an mqtts:// broker against
   --user-dir DIR          Node-RED user dir (default ~/.split-dnn/<role>)
-  --flows FILE            flow file to seed the user dir with (default flows/<role>.json)
+  --flows FILE            flow file to seed the user dir with (default examples/<role>.json)
   --reset-flows           replace the user dir's flows with the seed flow
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
@@ -34,7 +36,26 @@ const USAGE = `usage: split-dnn start [options]
 
 Environment: SPLIT_DNN_ADMIN_PASSWORD or SPLIT_DNN_ADMIN_PASSWORD_HASH lock the editor;
 SPLIT_DNN_CREDENTIAL_SECRET encrypts stored credentials; SPLIT_DNN_MQTT_USERNAME and
-SPLIT_DNN_MQTT_PASSWORD log in to the broker where a split-link has no credentials.`;
+SPLIT_DNN_MQTT_PASSWORD log in to the broker where a split-link has no credentials;
+SPLIT_DNN_DASHBOARD_PASSWORD(_HASH) adds a login (SPLIT_DNN_DASHBOARD_USER, default viewer)
+that opens the dashboard only.`;
+
+/** Loopback addresses: what may serve the editor without a password. */
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Settings that would expose the runtime or make it silently useless are refused before anything starts. */
+async function checkSettings(host: string, insecure: boolean, caFile: string | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+  const locked = Boolean(env.SPLIT_DNN_ADMIN_PASSWORD || env.SPLIT_DNN_ADMIN_PASSWORD_HASH);
+  if (!isLoopback(host) && !locked && !insecure) {
+    throw new Error(`--host ${host} would serve the editor and the dashboard to the network with no login: set SPLIT_DNN_ADMIN_PASSWORD (or SPLIT_DNN_ADMIN_PASSWORD_HASH), or pass --insecure to do it anyway`);
+  }
+  if (!isLoopback(host) && !locked) console.log(`split-dnn: WARNING: --insecure: the editor and the dashboard on ${host} need no login`);
+  if (caFile) {
+    await fs.readFile(caFile).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read CA file ${path.resolve(caFile)} (--ca-file / SPLIT_DNN_CA_FILE): ${err.code ?? err.message}`);
+    });
+  }
+}
 
 const SEED: Record<Role, string> = { all: 'all-in-one.json', edge: 'edge.json', cloud: 'cloud.json' };
 
@@ -51,7 +72,7 @@ async function seedFlows(userDir: string, role: Role, seed: string | undefined, 
   await fs.mkdir(userDir, { recursive: true });
   const flowFile = path.join(userDir, `flows-${role}.json`);
   const exists = await fs.access(flowFile).then(() => true, () => false);
-  if (!exists || reset) await fs.copyFile(seed ?? path.join(PACKAGE_ROOT, 'flows', SEED[role]), flowFile);
+  if (!exists || reset) await fs.copyFile(seed ?? path.join(PACKAGE_ROOT, 'examples', SEED[role]), flowFile);
   return flowFile;
 }
 
@@ -72,10 +93,13 @@ export async function main(argv: string[]): Promise<number> {
     fps: { type: 'string' },
     watchdog: { type: 'boolean', default: false },
     'ota-public-key': { type: 'string' },
+    insecure: { type: 'boolean', default: false },
   }, USAGE);
   if (args.help) { console.log(USAGE); return 0; }
   const role = String(args.role) as Role;
   if (!(role in SEED)) throw new Error(`--role must be all, edge or cloud, not "${role}"`);
+
+  await checkSettings(String(args.host), Boolean(args.insecure), (args['ca-file'] as string | undefined) ?? process.env.SPLIT_DNN_CA_FILE, process.env);
 
   let broker: EmbeddedBroker | null = null;
   let brokerUrl = args.broker as string | undefined;

@@ -4,6 +4,7 @@
 const commands: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   start: { summary: 'run Node-RED with the split-DNN flows (edge, cloud or all-in-one)', load: () => import('./cmd-start') },
   split: { summary: 'cut your own ONNX model at a tensor into an 8-bit calibrated bundle (--list for the candidates)', load: () => import('./cmd-split') },
+  'train-units': { summary: 'train learned bottleneck units and an early exit for a split bundle from unlabeled images', load: () => import('./cmd-train-units') },
   eval: { summary: 'measure a bundle from its ONNX files: accuracy, exits, bytes per frame', load: () => import('./cmd-eval') },
   keygen: { summary: 'make an ed25519 key pair for signing bundles', load: () => import('./cmd-ota').then((m) => m.keygen) },
   'sign-bundle': { summary: 'sign a bundle folder (signature.json) for over-the-air updates', load: () => import('./cmd-ota').then((m) => m.sign) },
@@ -12,7 +13,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`);
   return `usage: split-dnn <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nsplit-dnn <command> --help for its options`;
 }
 

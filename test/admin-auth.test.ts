@@ -7,7 +7,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startRuntime, Runtime } from './support/runtime';
-import { tempDir } from './support/paths';
+import { DIST, tempDir } from './support/paths';
+import { spawn } from 'node:child_process';
 
 const ADMIN_PASSWORD = 'correct horse battery';
 const SECRET = 'fleet-credential-secret';
@@ -64,4 +65,46 @@ test('admin password from the environment locks the admin API; credentials are e
   assert.deepEqual(decryptCredentials(credFile, SECRET).cfg, { username: 'gw-a', password: BROKER_PASSWORD }, 'encrypted with SPLIT_DNN_CREDENTIAL_SECRET');
   assert.ok(!JSON.stringify(await (await fetch(`${base}/flows`, { headers: auth })).json()).includes(BROKER_PASSWORD), 'the API never hands it back');
   assert.doesNotMatch(rt.output(), /system-generated key/);
+});
+
+/** `split-dnn start` that is expected to refuse: its exit code and output. */
+function refusedStart(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [path.join(DIST, 'bin', 'split-dnn.js'), 'start', '--port', '0', ...args], { env: { ...process.env, SPLIT_DNN_ADMIN_PASSWORD: '', SPLIT_DNN_ADMIN_PASSWORD_HASH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+    proc.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`still running:\n${output}`)); }, 30_000);
+    proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
+test('--host beyond localhost without a password refuses to start (unless --insecure); with one, the admin API stays locked', async () => {
+  const dir = tempDir('host');
+  const seed = path.join(dir, 'empty.json');
+  fs.writeFileSync(seed, '[]');
+  const common = ['--role', 'edge', '--flows', seed, '--host', '0.0.0.0'];
+  const open = await refusedStart([...common, '--user-dir', path.join(dir, 'a')]);
+  assert.equal(open.code, 1);
+  assert.match(open.output, /--host 0\.0\.0\.0 would serve the editor and the dashboard to the network with no login: set SPLIT_DNN_ADMIN_PASSWORD .* or pass --insecure/);
+  assert.doesNotMatch(open.output, /editor on/, 'nothing was served');
+
+  const insecure = await startRuntime([...common, '--user-dir', path.join(dir, 'b'), '--insecure'], { SPLIT_DNN_ADMIN_PASSWORD: '' });
+  running.push(insecure);
+  await insecure.waitFor(/Started flows/);
+  assert.match(insecure.output(), /WARNING: --insecure: the editor and the dashboard on 0\.0\.0\.0 need no login/);
+  await insecure.stop('SIGKILL');
+
+  const locked = await startRuntime([...common, '--user-dir', path.join(dir, 'c')], { SPLIT_DNN_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  running.push(locked);
+  await locked.waitFor(/Started flows/);
+  const post = await fetch(`http://127.0.0.1:${locked.port}/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+  assert.equal(post.status, 401, 'an unauthenticated POST /flows');
+});
+
+test('a --ca-file that cannot be read stops the start with its path', async () => {
+  const missing = path.join(tempDir('ca'), 'no-such-ca.pem');
+  const r = await refusedStart(['--role', 'edge', '--broker', 'mqtts://127.0.0.1:8883', '--ca-file', missing, '--user-dir', tempDir('ca-user')]);
+  assert.equal(r.code, 1);
+  assert.ok(r.output.includes(`cannot read CA file ${missing} (--ca-file / SPLIT_DNN_CA_FILE): ENOENT`), r.output);
 });

@@ -7,23 +7,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as mqtt from 'mqtt';
 import { helper, startRed, stopRed, loadFlow, Collector, tab, catcher } from './support/red';
-import { startMosquitto, Mosquitto } from './support/mosquitto';
+import type { Mosquitto } from './support/mosquitto';
+import { startSecureBroker, USERS } from './support/acl';
 import { makeCa, serverCert, KeyPair } from './support/tls';
 import { tempDir } from './support/paths';
 import { sleep } from './support/faults';
-import { encodeFrame } from '../lib/wire';
-
-const USERS = { 'gw-a': 'pw-a', 'gw-b': 'pw-b', tails: 'pw-tails' };
-// Gateways: their own topics only (MQTT username = gateway id). Tails: every gateway's frames and answers.
-const ACL = `pattern write split/%u/+/features
-pattern write split/%u/state
-pattern read split/%u/+/results
-user tails
-topic read split/+/+/features
-topic write split/+/+/results
-topic read split/+/+/results
-topic read split/+/state
-`;
+import * as path from 'node:path';
+import { decodeFrame, encodeFrame, framesOf } from '../lib/wire';
+import { fleetOfProcess } from '../lib/metrics';
+import type { SplitLinkNode } from '../nodes/split-link/split-link';
+import { resultFor } from './support/answers';
+import { until } from './support/until';
+import { parsePrometheus, sampleValue } from './support/prometheus';
 
 let pki: { ca: KeyPair; rogue: KeyPair; genuine: KeyPair; impostor: KeyPair };
 let broker: Mosquitto;
@@ -32,7 +27,7 @@ before(async () => {
   const ca = makeCa(dir, 'ca');
   const rogue = makeCa(dir, 'rogue-ca');
   pki = { ca, rogue, genuine: serverCert(dir, ca, 'broker'), impostor: serverCert(dir, rogue, 'impostor') };
-  broker = await startMosquitto({ users: USERS, acl: ACL, tls: { certfile: pki.genuine.cert, keyfile: pki.genuine.key } });
+  broker = await startSecureBroker({ tls: { certfile: pki.genuine.cert, keyfile: pki.genuine.key } });
   await startRed();
 });
 after(async () => { await stopRed(); await broker?.stop(); });
@@ -45,7 +40,9 @@ const frame = (gatewayId: string, seq: number) => encodeFrame({
 async function gatewayFlow(caFile: string, user: string, password: string): Promise<Collector> {
   await loadFlow([tab,
     { id: 'link', type: 'split-link', broker: broker.url, protocol: '5', gateway: 'gw-a', group: '', verifyServer: true, caFile, outboxDir: '', window: '16', resendAfter: '2' },
-    { id: 'tx', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'edge', wires: [[]] },
+    { id: 'tx', type: 'mqtt-transmit', z: 'f1', link: 'link', role: 'edge', wires: [['answers']] },
+    { id: 'answers', type: 'helper', z: 'f1' },
+    { id: 'stats', type: 'split-stats', z: 'f1', link: 'link', watch: 'edge', interval: '0.25', window: '10', path: '', wires: [] },
     { id: 'watch', type: 'status', z: 'f1', scope: ['tx'], wires: [['statuses']] },
     { id: 'statuses', type: 'helper', z: 'f1' }, ...catcher,
   ], { link: { username: user, password } });
@@ -66,7 +63,7 @@ async function status(statuses: Collector, pattern: RegExp, since = 0, timeoutMs
 
 /** A client of this broker that records the topics it receives. */
 async function listener(user: string, topic: string, ca = pki.ca): Promise<{ topics: string[]; client: mqtt.MqttClient }> {
-  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: user, password: USERS[user as keyof typeof USERS], ca: fs.readFileSync(ca.cert), reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: user, password: USERS[user], ca: fs.readFileSync(ca.cert), reconnectPeriod: 0 });
   const topics: string[] = [];
   client.on('message', (t) => topics.push(t));
   await client.subscribeAsync(topic, { qos: 1 });
@@ -121,7 +118,9 @@ test('a broker whose certificate does not chain to the configured CA is refused 
   try {
     const statuses = await gatewayFlow(pki.rogue.cert, 'gw-a', 'pw-a');
     helper.getNode('tx').receive({ payload: frame('gw-a', 10) });
-    assert.match(await status(statuses, /certificate|issuer/i), /disconnected|connecting/);
+    const refused = await status(statuses, /certificate|issuer/i);
+    assert.match(refused, /disconnected|connecting/);
+    assert.ok(refused.includes(`TLS: broker 127.0.0.1:${broker.port} not verified against CA file ${pki.rogue.cert}`), `the status names the host and the CA file: ${refused}`);
     await sleep(1500); // a reconnect attempt or two
     assert.ok(!statuses.messages.some((m) => /^connected/.test(String((m.status as { text: string }).text))), 'never connected');
     assert.deepEqual(tails.topics, []);
@@ -163,4 +162,78 @@ test('wrong credentials are refused with a clear status, and the link comes up o
   // The operator adds the login at the broker; the gateway is not restarted.
   broker.addUser('gw-c', 'pw-c');
   await status(statuses, /^connected/, 0, 10_000);
+});
+
+const edgeLink = () => (helper.getNode('link') as unknown as SplitLinkNode).edge();
+const MODEL_RESULTS = 'split/gw-a/0123456789abcdef/results';
+
+/** The tails' side, logged in as the README's tails user: answers every frame with its result. */
+async function answeringTails(): Promise<{ client: mqtt.MqttClient; seen: number[] }> {
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: 'tails', password: USERS.tails, ca: fs.readFileSync(pki.ca.cert), reconnectPeriod: 0 });
+  const seen: number[] = [];
+  client.on('message', (_t, payload) => {
+    for (const f of framesOf(payload)) {
+      seen.push(decodeFrame(f).seq);
+      void client.publishAsync(MODEL_RESULTS, resultFor(f), { qos: 1 });
+    }
+  });
+  await client.subscribeAsync('split/+/+/features', { qos: 1 });
+  return { client, seen };
+}
+
+test('a CA file that is not there yet: every frame is kept, the status names the file, and all are answered once it is there', async () => {
+  const caFile = path.join(tempDir('ca-later'), 'ca.pem');
+  const statuses = await gatewayFlow(caFile, 'gw-a', 'pw-a');
+  const answers = new Collector('answers');
+  for (let i = 0; i < 5; i++) helper.getNode('tx').receive({ payload: frame('gw-a', 100 + i) });
+  assert.match(await status(statuses, /cannot read CA file/), new RegExp(`cannot read CA file ${caFile}: ENOENT`));
+  const link = await edgeLink();
+  await until(() => link.outbox.size === 5);
+  assert.equal(link.stats().dropped, 0, 'every frame accepted is kept');
+  const tails = await answeringTails();
+  try {
+    fs.copyFileSync(pki.ca.cert, caFile); // the operator puts the file in place; the link tries again by itself
+    const got = await answers.wait(5, 30_000);
+    assert.deepEqual(got.map((m) => (m.frame as { seq: number }).seq).sort(), [100, 101, 102, 103, 104]);
+    await sleep(300);
+    assert.equal(answers.messages.length, 5, 'each answered once');
+    assert.equal(link.outbox.size, 0);
+  } finally {
+    await tails.client.endAsync();
+  }
+});
+
+test('at the edge: an answer that does not parse, or does not echo its frame, is logged, counted once and refused; its frame waits for the real one', async () => {
+  const metric = async (name: string) => sampleValue(parsePrometheus(await fleetOfProcess().registry.metrics()), name, { gateway: 'gw-a' }) ?? 0;
+  const before = { parse: await metric('split_dnn_parse_errors_total'), refused: await metric('split_dnn_refused_answers_total') };
+  const statuses = await gatewayFlow(pki.ca.cert, 'gw-a', 'pw-a');
+  const answers = new Collector('answers');
+  await status(statuses, /^connected/);
+  const tails = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: 'tails', password: USERS.tails, ca: fs.readFileSync(pki.ca.cert), reconnectPeriod: 0 });
+  try {
+    const sent = frame('gw-a', 200);
+    helper.getNode('tx').receive({ payload: sent });
+    const link = await edgeLink();
+    await until(() => link.stats().inflight === 1);
+    const f = decodeFrame(sent);
+    const stale = encodeFrame({ ...decodeFrame(resultFor(sent)), timestampMs: f.timestampMs - 1000 }); // right seq and boot, not this frame's
+    await tails.publishAsync(MODEL_RESULTS, Buffer.from('not a frame'), { qos: 1 });
+    await tails.publishAsync(MODEL_RESULTS, stale, { qos: 1 });
+    await until(() => link.stats().malformedAnswers === 1 && link.stats().refusedAnswers === 1);
+    assert.equal(answers.messages.length, 0, 'neither is emitted as the answer');
+    assert.equal(link.outbox.size, 1, 'the frame is still pending');
+    const warnings = helper.log().args.map(([e]) => e).filter((e) => e.level === 30).map((e) => String(e.msg));
+    assert.ok(warnings.some((w) => /refused a malformed message on split\/gw-a\/0123456789abcdef\/results: an answer that does not parse: BAD_MAGIC/.test(w)), warnings.join('\n'));
+    assert.ok(warnings.some((w) => /refused an answer on split\/gw-a\/.*seq 200 .*timestampMs/.test(w)), warnings.join('\n'));
+    for (let i = 0; i < 40 && (await metric('split_dnn_refused_answers_total')) === before.refused; i++) await sleep(100); // split-stats reads the link every 250 ms
+    assert.equal(await metric('split_dnn_parse_errors_total'), before.parse + 1, 'counted once');
+    assert.equal(await metric('split_dnn_refused_answers_total'), before.refused + 1, 'counted once');
+
+    await tails.publishAsync(MODEL_RESULTS, resultFor(sent), { qos: 1 });
+    const [answer] = await answers.wait(1);
+    assert.equal((answer.frame as { seq: number }).seq, 200);
+    assert.equal(link.outbox.size, 0);
+  } finally {
+    await tails.endAsync();
+  }
 });

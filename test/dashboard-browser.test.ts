@@ -80,9 +80,10 @@ test('dashboard: charts fill; the rate dropdown and the threshold slider change 
     (counts) => counts.every((n) => n >= 3), `3 points on each chart (${CHARTS.join(', ')})`);
   const before = await waitForRow(page, (r) => r.link === 'connected' && Number(r['frames/s']) > 0 && r['exit %'] !== '–' && r['accuracy %'] !== '–', 'the table to fill');
   assert.ok(Number(before['exit %']) < 95, `exit ratio ${before['exit %']}% at the bundle's default threshold`);
-  // The slider shows the threshold the gate runs with.
+  // The slider shows the threshold the gate runs with, on its thumb without being touched.
   const thumb = page.locator('#nrdb-ui-widget-control-threshold [role=slider]');
   assert.equal(Number(await thumb.getAttribute('aria-valuenow')), manifest.exit!.defaultThreshold);
+  assert.equal(Number(await page.locator('#nrdb-ui-widget-control-threshold .v-slider-thumb__label').innerText()), manifest.exit!.defaultThreshold);
 
   // Rate: the dropdown lists the bundle's levels; level 0 is applied to the encoder.
   await page.locator('#nrdb-ui-widget-control-rate .v-field').click();
@@ -100,6 +101,11 @@ test('dashboard: charts fill; the rate dropdown and the threshold slider change 
   assert.equal(await thumb.getAttribute('aria-valuenow'), '0');
   const afterRow = await waitForRow(page, (r) => Number(r['exit %']) >= 99, 'an exit ratio of 100%');
   assert.equal(afterRow.threshold, '0');
+  // Keyboard steps apply too: five presses of → from 0 give 0.05.
+  await thumb.focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  await rt.waitFor(/threshold set to 0\.05\b/);
+  assert.equal(await thumb.getAttribute('aria-valuenow'), '0.05');
   const exitChart = (await chartPoints(page, 'chart-exit')).filter((p) => p.series === GATEWAY).map((p) => p.y);
   assert.ok(exitChart.some((y) => y < 95) && exitChart.at(-1)! >= 99, `exit chart ${exitChart.join(', ')}`);
   await page.waitForTimeout(1500); // one more point on every chart for the picture
@@ -109,11 +115,33 @@ test('dashboard: charts fill; the rate dropdown and the threshold slider change 
   const res = await fetch(`http://127.0.0.1:${rt.port}/metrics`);
   assert.equal(res.status, 200);
   const m = parsePrometheus(await res.text());
-  assert.equal(sampleValue(m, 'split_dnn_exit_threshold', { gateway: GATEWAY }), 0);
+  assert.equal(sampleValue(m, 'split_dnn_exit_threshold', { gateway: GATEWAY }), 0.05);
   assert.equal(sampleValue(m, 'split_dnn_rate_level', { gateway: GATEWAY }), 0);
   assert.equal(sampleValue(m, 'split_dnn_rate_auto', { gateway: GATEWAY }), 0);
   assert.equal(sampleValue(m, 'split_dnn_link_up', { gateway: GATEWAY }), 1);
   assert.ok(sampleValue(m, 'split_dnn_frames_total', { gateway: GATEWAY, path: 'exit' })! > 0);
   assert.ok(sampleValue(m, 'split_dnn_cloud_frames_total', { gateway: GATEWAY })! > 0);
   await page.close();
+
+  // On a phone the table lists each gateway as a card with every column, and nothing is wider than the screen.
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`http://127.0.0.1:${rt.port}/dashboard`);
+  const card = await poll(phone, () => mobileCard(phone, GATEWAY), (c) => c !== null && c['frames/s'] !== undefined, 'the gateway card on a phone');
+  for (const column of ['link', 'frames/s', 'exit %', 'p95 ms', 'accuracy %', 'outbox', 'rate', 'threshold']) assert.ok(card![column] !== undefined, `${column} on the card: ${JSON.stringify(card)}`);
+  assert.equal(card!.threshold, '0.05');
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
+  await phone.close();
 });
+
+/** On a phone, the table's card for a gateway: {column title: value} for the cells inside the screen. */
+function mobileCard(page: Page, gateway: string): Promise<Record<string, string> | null> {
+  return page.evaluate((gw) => {
+    const text = (e: Element | null) => (e?.textContent ?? '').trim();
+    const cards = Array.from(document.querySelectorAll('#nrdb-ui-widget-fleet-table tr.v-data-table__tr--mobile')).map((tr) => Array.from(tr.querySelectorAll('td'))
+      .filter((td) => { const r = td.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })
+      .map((td) => [td.getAttribute('data-column-key') ?? '', text(td.querySelector('.nrdb-table-cell-align'))]));
+    const card = cards.find((cells) => cells.some(([t, v]) => t === 'gateway' && v === gw));
+    return card ? Object.fromEntries(card) : null;
+  }, gateway);
+}

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from './support/browser';
 import { startRuntime, Runtime } from './support/runtime';
 import { BUNDLE, REPO, tempDir } from './support/paths';
+import { editorLayout } from './support/editor-layout';
 
 // Every node the package registers, less the config nodes (they live in the config sidebar).
 const CONFIG_TYPES = new Set(['split-model', 'split-link', 'gateway-board']);
@@ -63,7 +64,10 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   // The dialog's field labels are the catalog's strings (data-i18n), not keys.
   assert.equal((await page.locator('label[for="node-input-model"]').innerText()).trim(), 'Model');
   // The help sidebar shows this node's help text.
-  await page.locator('#red-ui-tab-help-link-button, a[href="#red-ui-tab-help"]').first().click().catch(() => undefined);
+  // Node-RED 4: the help tab's label, or its icon when the tabs are collapsed; Node-RED 5: a
+  // button in the sidebar's tab bar.
+  await page.locator('#red-ui-tab-help a.red-ui-tab-label, a.red-ui-tab-link-button[href="#help"], .red-ui-sidebar-tab-bar button[data-tab-id="help"]')
+    .filter({ visible: true }).first().click();
   await page.waitForFunction(() => document.body.innerText.includes('Runs the head of the split model on an image'), null, { timeout: 10_000 });
   // A help link to the docs opens the copy Node-RED serves from this module's resources/.
   const doc = await fetch(`http://127.0.0.1:${rt.port}/resources/node-red-contrib-split-dnn/docs/bundle-format.md`);
@@ -78,7 +82,7 @@ test('palette: the split DNN category holds every node type; drag, edit dialog a
   await page.close();
 });
 
-for (const example of ['cloud', 'all-in-one', 'edge']) {
+for (const example of ['cloud', 'all-in-one', 'edge', 'hardware']) {
   test(`Import > Examples: ${example} imports and deploys without errors`, async () => {
     const rt = await emptyRuntime();
     const page = await openEditor(rt);
@@ -104,6 +108,13 @@ for (const example of ['cloud', 'all-in-one', 'edge']) {
     // Tabs aside: the editor adds an empty "Flow 1" tab of its own.
     const types = (list: { type: string }[]) => list.map((n) => n.type).filter((t) => t !== 'tab').sort();
     assert.deepEqual(types(deployed), types(shipped));
+    // Laid out to be read: in groups, nothing on top of anything, no wire through a node.
+    const label = (shipped.find((n) => n.type === 'tab') as unknown as { label: string }).label;
+    await page.locator('#red-ui-workspace-tabs .red-ui-tab-label', { hasText: label }).click();
+    await page.locator('#red-ui-workspace-chart g.red-ui-flow-group').first().waitFor();
+    const layout = await editorLayout(page);
+    assert.ok(layout.groups >= 1 && layout.nodes === shipped.filter((n) => 'x' in n && n.type !== 'group').length, `drawn: ${JSON.stringify(layout)}`);
+    assert.deepEqual(layout.problems, []);
     await page.screenshot({ path: path.join(ARTIFACTS, `editor-import-${example}.png`) });
     await page.close();
   });

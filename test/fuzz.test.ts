@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { CodecError, buildCoderTables, decodeSymbols } from '../lib/codec';
 import { FrameInput, WireError, decodeBatch, decodeFrame, encodeFrame } from '../lib/wire';
 import { FuzzFailure, REGRESSIONS_FILE, VECTOR_DIR, loadCorpus, prng, runFuzz } from '../bench/fuzz';
+import { FUZZ_MAX_GATEWAYS, runLinkFuzz } from '../bench/fuzz-link';
 
 test('fuzz: 100,000 mutated frames and streams raise only typed errors', () => {
   const report = runFuzz({ count: 100_000, seed: 20261123 });
@@ -73,4 +74,14 @@ test('every input that ever failed the fuzzer is replayed', () => {
       assert.ok(e instanceof WireError || e instanceof CodecError, `${c.hex}: ${String(e)}`);
     }
   }
+});
+
+test('fuzz a running link: hostile valid frames are each counted once as what they are; the honest gateway gets exactly its own answers; state and the event loop stay bounded', async () => {
+  const r = await runLinkFuzz({ messages: 3000, seed: 20261202 });
+  console.log(`# link fuzz ${JSON.stringify({ ...r, violations: r.violations.length })}`);
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.expected.forged > 100 && r.expected.malformed > 5 && r.expected.valid > 1000 && r.honest.rogueAnswers > 100 && r.honest.sent > 100,
+    `every path is reached: ${JSON.stringify({ expected: r.expected, honest: r.honest })}`);
+  assert.ok(r.gatewaysKept <= FUZZ_MAX_GATEWAYS);
+  assert.ok(r.lagMaxMs < 1000, `event loop lag max ${r.lagMaxMs} ms`);
 });

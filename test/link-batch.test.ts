@@ -135,3 +135,19 @@ test('the link reports how long its oldest frame has waited and the latency from
   assert.ok(answered.latencyMsP50! >= 300, `latency ${answered.latencyMsP50} ms`);
   assert.ok(answered.latencyMsP50! >= answered.rttMsP50!, 'the latency counts the wait before the publish too');
 });
+
+test('every frame published again counts as resent, after a reconnect as after a timeout', async (t) => {
+  const up = await spyOn('split/gw-r/+/features');
+  t.after(() => up.spy.endAsync());
+  const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-r', resendAfterMs: 60_000 });
+  t.after(() => edge.close());
+  await until(() => edge.connected);
+  for (let i = 0; i < 3; i++) edge.submit(features('gw-r', i));
+  await until(() => up.messages.flatMap((m) => framesOf(m)).length === 3);
+  assert.equal(edge.stats().resent, 0);
+  // The connection drops (no answer came): on reconnect all three go again.
+  (edge as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
+  await until(() => up.messages.flatMap((m) => framesOf(m)).length === 6, 10_000);
+  assert.equal(edge.stats().resent, 3);
+  assert.equal(edge.stats().published, 6);
+});

@@ -42,7 +42,8 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   fleet.sent('gw-a', { bytes: 100, rate: 2, auto: true, threshold: 0.7 }, T0 + 3000);
   fleet.answer('gw-a', { outcome: 'correct', latencyMs: 80 }, T0 + 1100);
   fleet.answer('gw-a', { outcome: 'error', latencyMs: 90 }, T0 + 3100);
-  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, rttMsP50: 20, rttMsP95: 50 }, T0 + 3500);
+  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50 }, T0 + 3500);
+  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50 }, T0 + 3600);
   // gw-b, seen from the cloud: frames 0, 1, 1 again, then a gap of 2 that is half recovered.
   fleet.received('gw-b', { bootId: 9, seq: 0, bytes: 70, rate: 0 }, T0);
   fleet.received('gw-b', { bootId: 9, seq: 1, bytes: 90, rate: 0 }, T0 + 1000);
@@ -54,6 +55,9 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   fleet.gap('gw-b', -1, T0 + 3500);
   fleet.gatewayLive('gw-b', true, T0 + 3500);
   fleet.error('gw-b', 'tail-infer', T0 + 1200);
+  fleet.refused('gw-b', 'forged', T0 + 1300);
+  fleet.refused('gw-b', 'malformed', T0 + 1400);
+  fleet.seqReset('gw-b', T0 + 1500);
 
   const [a, b] = fleet.summary(10, T0 + 3999);
   assert.equal(a.gateway, 'gw-a');
@@ -71,6 +75,7 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   assert.equal(b.bytesPerFrame, 80);
   assert.equal(b.latencyP50Ms, 30);
   assert.deepEqual([b.link, b.duplicates, b.gaps, b.errors, b.outbox], ['live', 1, 1, 1, null]);
+  assert.deepEqual([a.refused, b.refused], [3, 2], 'refusals have their own column, counted once however often the link is read');
   // Ten seconds later the window is empty but the state stays.
   const later = fleet.summary(10, T0 + 14_500)[0];
   assert.deepEqual([later.fps, later.exitRatio, later.latencyP95Ms, later.outbox], [0, null, null, 7]);
@@ -106,6 +111,11 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   assert.equal(v('split_dnn_gap_frames_open', { gateway: 'gw-b' }), 1);
   assert.equal(v('split_dnn_errors_total', { gateway: 'gw-b', node: 'tail-infer' }), 1);
   assert.equal(v('split_dnn_broker_connected', { side: 'edge' }), 1);
+  assert.equal(v('split_dnn_parse_errors_total', { gateway: 'gw-a' }), 1);
+  assert.equal(v('split_dnn_refused_answers_total', { gateway: 'gw-a' }), 2);
+  assert.equal(v('split_dnn_forged_frames_total', { gateway: 'gw-b' }), 1);
+  assert.equal(v('split_dnn_parse_errors_total', { gateway: 'gw-b' }), 1);
+  assert.equal(v('split_dnn_seq_resets_total', { gateway: 'gw-b' }), 1);
 });
 
 test('fleet: link counts become counter increments across a reopened link; gateways past the cap are "other"', async () => {

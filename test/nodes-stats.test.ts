@@ -8,7 +8,7 @@ import type { NodeAPI, NodeMessage } from 'node-red';
 import { helper, startRed, stopRed, ALL_NODES, Collector, modelReady, modelNode, tab, catcher } from './support/red';
 import { BUNDLE } from './support/paths';
 import { parsePrometheus, sampleValue } from './support/prometheus';
-import { encodeFrame } from '../lib/wire';
+import { decodeFrame, encodeFrame } from '../lib/wire';
 import { fleetOfProcess } from '../lib/metrics';
 import { loadBundle } from '../lib/model';
 
@@ -47,6 +47,9 @@ function pipelineMessages(now: number): NodeMessage[] {
     { topic: 'split/gw-b/x/features', payload: features }, // mqtt-transmit, cloud
     { topic: 'split/gw-b/x/features', payload: frame('features', 1) },
     { topic: 'split/gw-b/x/features', payload: frame('features', 1) }, // a resend
+    // Bytes that claim another gateway (a flipped id with its CRC fixed) count under the topic's; ones that do not parse are tail-infer's to report, not counted here again.
+    { topic: 'split/gw-b/x/features', payload: encodeFrame({ ...decodeFrame(frame('features', 7)), gatewayId: 'gw-x' }) },
+    { topic: 'split/gw-b/x/features', payload: Buffer.from('SD not a frame') },
     { payload: frame('result', 0, { ...answer(4, 'cloud'), latencyMs: 30 }), result: { gateway: 'gw-b', seq: 0, latencyMs: 30 } }, // tail-infer
     { payload: frame('result', 1, { error: 'rate level 9 does not exist', source: 'cloud' }), result: { error: 'rate level 9 does not exist', gateway: 'gw-b', seq: 1 } },
     { payload: frame('result', 1, { error: 'rate level 9 does not exist', source: 'cloud' }), result: { gateway: 'gw-b' }, error: { message: 'rate level 9 does not exist', source: { id: 't', type: 'tail-infer' } } }, // catch
@@ -80,6 +83,7 @@ test('split-stats: per-gateway figures on the chart, table and control outputs; 
   assert.equal(b['bytes/frame'], frame('features', 0).length);
   assert.equal(b['p50 ms'], 30);
   assert.deepEqual([b.dups, b.errors, b.gaps], [1, 1, 0]);
+  assert.equal(caught.messages.length, 1, 'split-stats raised no error of its own for the frame that does not parse');
   assert.match(String(table.fleet), /^2 gateways, 0 connected, [\d.]+ frames\/s over the last 5 s$/);
 
   // Chart outputs, last tick: one series per gateway (latency: p50 and p95), values as in the table.
@@ -115,12 +119,14 @@ test('split-stats: GET /metrics gives the same figures in Prometheus text; gone 
   assert.equal(v('split_dnn_latency_seconds_count', { gateway: 'gw-a', source: 'edge' }), 3);
   assert.equal(v('split_dnn_exit_threshold', { gateway: 'gw-a' }), 0.6);
   assert.equal(v('split_dnn_rate_level', { gateway: 'gw-a' }), 2);
-  assert.equal(v('split_dnn_cloud_frames_total', { gateway: 'gw-b' }), 3);
+  assert.equal(v('split_dnn_cloud_frames_total', { gateway: 'gw-b' }), 4);
+  assert.equal(v('split_dnn_cloud_frames_total', { gateway: 'gw-x' }), undefined, 'no label from bytes inside a frame');
   assert.equal(v('split_dnn_cloud_duplicates_total', { gateway: 'gw-b' }), 1);
   assert.equal(v('split_dnn_tail_results_total', { gateway: 'gw-b', outcome: 'ok' }), 1);
   assert.equal(v('split_dnn_tail_results_total', { gateway: 'gw-b', outcome: 'error' }), 1);
   assert.equal(v('split_dnn_tail_latency_seconds_sum', { gateway: 'gw-b' }), 0.03);
   assert.equal(v('split_dnn_errors_total', { gateway: 'gw-b', node: 'tail-infer' }), 1);
+  assert.equal(v('split_dnn_errors_total', { gateway: 'gw-b', node: 'split-stats' }), undefined, 'counted once');
   assert.ok((v('process_cpu_seconds_total', {}) ?? -1) >= 0, 'Node.js process metrics too');
 
   await helper.unload();

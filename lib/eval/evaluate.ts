@@ -5,7 +5,7 @@ import { preprocessPixels, pixelsPerFrame } from '../model/preprocess';
 import { argmax, confidence } from '../exit/policy';
 import { RateCodec } from '../codec/rate-codec';
 
-export interface LabelledSet { images: Uint8Array; labels: Uint8Array; count: number }
+export interface LabelledSet { images: Uint8Array; labels: Uint8Array | Int32Array; count: number }
 
 export interface RateReport {
   level: number; name: string; accuracy: number; dropPp: number;

@@ -3,14 +3,19 @@
 // Answers need no durable store: a gateway resends anything unanswered. In a shared group
 // the link also hears the other tails' answers, so a resent frame that any tail answered
 // is answered again from that copy, and gaps are judged on what the whole group has seen.
+// A frame's gateway is the topic's (the broker's ACL enforces it): a header that claims
+// another is refused unanswered, and caches and answer topics go by the topic. Work per
+// message is bounded (MAX_BATCH_FRAMES frames) and so is state per gateway.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, Frame, framesOf } from '../wire';
 import { AnswerBatcher } from './answer-batch';
-import { clientOptions, disableNagle, LinkSettings } from './connect';
+import { connectWhenReady, describeLinkError, disableNagle, LinkSettings } from './connect';
 import { ControlPlane } from './control';
 import { topics, parseTopic, topicMatches, TAIL_GROUP } from './topics';
-import { GapWatch, frameKey } from './sequence';
+import { GapWatch, frameKey, touch } from './sequence';
+import { BoundedMap } from './bounded-map';
+import { headerDisagrees, Refusal, RefusalReason, topicIdentity } from './identity';
 
 export interface CloudLinkOptions {
   settings: LinkSettings;
@@ -26,7 +31,18 @@ export interface CloudLinkOptions {
   name?: string;
   /** How long the answers to one batch wait for the last of them before leaving (ms). */
   batchWaitMs?: number;
+  /** Gateways whose birth/death state is kept, at most (least recently heard forgotten). */
+  maxGateways?: number;
+  /** Bytes of one features message at most, inflated (default 256 KiB; gateways send 16 KiB batches). */
+  maxMessageBytes?: number;
 }
+
+/**
+ * What one message may cost a tail: its CRCs run at roughly 16 MB/s on a small ARM or a
+ * busy x86 core, so 256 KiB is ~16 ms of event loop, where 16 MiB (the batch format's own
+ * cap) was seconds.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface GatewayState { gateway: string; live: boolean; bootId: number; since: number; body?: Record<string, unknown> }
 
@@ -34,16 +50,21 @@ export interface CloudLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
   received: number; answered: number; messages: number; queued: number; duplicates: number;
   gapsOpen: number; gapsReported: number; lastError: string | null; subscription: string;
+  /** Frames refused: not parsing (malformed), or a header naming another gateway than the topic (forged). */
+  malformed: number; forged: number;
+  /** Seq jumps too long to be gaps (counted, not enumerated). */
+  seqResets: number;
 }
 
 export class CloudLink extends EventEmitter {
   private client: mqtt.MqttClient | null = null;
+  private stopConnecting: () => void = () => undefined;
   private state: CloudLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
   private readonly queue: { topic: string; message: Buffer; answers: number }[] = [];
-  private readonly counts = { received: 0, answered: 0, messages: 0, duplicates: 0 };
+  private readonly counts = { received: 0, answered: 0, messages: 0, duplicates: 0, malformed: 0, forged: 0 };
   private readonly batcher: AnswerBatcher;
-  private readonly answers = new Map<string, Buffer>();
+  private readonly answers: BoundedMap<string, Buffer>;
   private readonly gaps: GapWatch;
   private readonly timer: NodeJS.Timeout;
   private readonly shared: boolean;
@@ -57,6 +78,7 @@ export class CloudLink extends EventEmitter {
     this.shared = opts.group !== null && opts.settings.protocolVersion === 5;
     this.subscription = topics.allFeatures(this.shared, opts.group ?? TAIL_GROUP);
     this.gaps = new GapWatch(opts.reorderMs);
+    this.answers = new BoundedMap(opts.answers ?? 8192);
     this.batcher = new AnswerBatcher((topic, message, answers) => this.publish(topic, message, answers), opts.batchWaitMs);
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
@@ -64,11 +86,13 @@ export class CloudLink extends EventEmitter {
 
   static async open(opts: CloudLinkOptions): Promise<CloudLink> {
     const link = new CloudLink(opts);
-    link.client = mqtt.connect(opts.settings.url, await clientOptions(opts.settings));
-    link.client.on('connect', () => link.onConnect());
-    link.client.on('close', () => link.setState('disconnected'));
-    link.client.on('error', (err) => link.fail(err));
-    link.client.on('message', (topic, payload) => link.onMessage(topic, payload));
+    link.stopConnecting = connectWhenReady(opts.settings, {}, (client) => {
+      link.client = client;
+      client.on('connect', () => link.onConnect());
+      client.on('close', () => link.setState('disconnected'));
+      client.on('error', (err) => link.fail(err));
+      client.on('message', (topic, payload) => link.onMessage(topic, payload));
+    }, (err) => { link.fail(err); link.setState('disconnected'); });
     return link;
   }
 
@@ -79,8 +103,9 @@ export class CloudLink extends EventEmitter {
   }
 
   private fail(err: Error): void {
-    this.lastError = err.message;
-    this.emit('link-error', err);
+    const e = describeLinkError(err, this.opts.settings);
+    this.lastError = e.message;
+    this.emit('link-error', e);
   }
 
   private onConnect(): void {
@@ -102,79 +127,97 @@ export class CloudLink extends EventEmitter {
   private onMessage(topic: string, payload: Buffer): void {
     const parts = parseTopic(topic);
     if (parts?.kind !== 'features' && [...this.controlPlane.filters].some((f) => topicMatches(f, topic))) this.emit('control', topic, payload);
-    else if (parts?.kind === 'state') this.onState(parts.gateway, payload);
-    else if (parts?.kind === 'results') this.onAnswersSeen(payload);
+    else if (parts?.kind === 'state') this.onState(parts.gateway, payload, topic);
+    else if (parts?.kind === 'results') this.onAnswersSeen(payload, topic);
     else this.onMessageFrames(payload, topic);
   }
 
-  /** A features message: one frame, or a batch whose answers then leave together. */
+  /** Counted once, under the gateway of the topic it came on; never answered. */
+  private refuse(reason: RefusalReason, topic: string, detail: string): void {
+    this.counts[reason === 'forged' ? 'forged' : 'malformed']++;
+    const r: Refusal = { gateway: parseTopic(topic)?.gateway ?? 'unknown', reason, topic, detail };
+    this.emit('refused', r);
+  }
+
+  /** A features message: one frame, or a batch (at most MAX_BATCH_FRAMES) whose answers then leave together. */
   private onMessageFrames(payload: Buffer, topic: string): void {
+    const on = topicIdentity(topic);
+    if (!on) return this.refuse('malformed', topic, 'not a features topic');
+    const cap = this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    if (payload.length > cap) return this.refuse('malformed', topic, `a message of ${payload.length} bytes, cap ${cap}`);
     let frames: Buffer[];
     try {
-      frames = framesOf(payload);
+      frames = framesOf(payload, { maxBodyBytes: cap });
     } catch (err) {
       // The gateway resends every frame of it that stays unanswered: nothing is lost.
       this.fail(new Error(`malformed batch on ${topic}: ${(err as Error).message}`));
-      return;
+      return this.refuse('malformed', topic, `malformed batch: ${(err as Error).message}`);
     }
-    // Undecodable ones go on as null: tail-infer reports why.
-    const heads = frames.map((frame) => { try { return decodeFrame(frame); } catch { return null; } });
-    if (frames.length > 1) {
-      const first = heads.find((f) => f?.kind === 'features');
-      if (first) {
-        const same = heads.filter((f): f is Frame => f?.kind === 'features' && f.gatewayId === first.gatewayId && f.modelId === first.modelId);
-        this.batcher.expect(topics.results(first.gatewayId, first.modelId), same.map(frameKey));
-      }
-    }
-    frames.forEach((frame, i) => this.onFrame(frame, heads[i], topic));
+    const good: Frame[] = [];
+    const bytes: Buffer[] = [];
+    frames.forEach((frame, i) => {
+      let f: Frame;
+      try { f = decodeFrame(frame, { maxPayloadBytes: cap }); } catch (err) { return this.refuse('malformed', topic, `frame ${i}: ${(err as Error).message}`); }
+      if (f.kind !== 'features') return this.refuse('malformed', topic, `frame ${i}: a ${f.kind} frame on a features topic`);
+      // What a gateway cannot be made to publish under another's name, it can still write in a header.
+      const forged = headerDisagrees(f, on);
+      if (forged) return this.refuse('forged', topic, `frame ${i} (boot ${f.bootId}, seq ${f.seq}): ${forged}`);
+      good.push(f);
+      bytes.push(frame);
+    });
+    if (good.length > 1) this.batcher.expect(topics.results(on.gateway, on.model), good.map((f) => frameKey(f, on.gateway)));
+    good.forEach((f, i) => this.onFrame(bytes[i], f, topic, on.gateway));
   }
 
-  private onFrame(payload: Buffer, f: Frame | null, topic: string): void {
-    if (f?.kind === 'features') {
-      this.gaps.see(f.gatewayId, f.bootId, f.seq);
-      const known = this.answers.get(frameKey(f));
-      if (known) {
-        // A resend: the gateway missed the answer (a broker restart, say), not the inference.
-        this.counts.duplicates++;
-        this.answer(f, known);
-        return;
-      }
+  private onFrame(payload: Buffer, f: Frame, topic: string, gateway: string): void {
+    this.gaps.see(gateway, f.bootId, f.seq);
+    const known = this.answers.get(frameKey(f, gateway));
+    if (known) {
+      // A resend: the gateway missed the answer (a broker restart, say), not the inference.
+      this.counts.duplicates++;
+      this.answer(frameKey(f, gateway), topics.results(gateway, f.modelId), known);
+      return;
     }
     this.counts.received++;
     this.emit('frame', payload, topic);
   }
 
-  private onAnswersSeen(payload: Buffer): void {
+  /** The other tails' answers; one whose header names another gateway than its topic is not remembered. */
+  private onAnswersSeen(payload: Buffer, topic: string): void {
+    const on = topicIdentity(topic);
     let answers: Buffer[];
     try { answers = framesOf(payload); } catch { return; }
     for (const answer of answers) {
       let f: Frame;
       try { f = decodeFrame(answer); } catch { continue; }
-      if (f.kind === 'result' || f.kind === 'ack') this.remember(f, answer);
+      if ((f.kind === 'result' || f.kind === 'ack') && on && !headerDisagrees(f, on)) this.remember(f, answer, on.gateway);
     }
   }
 
-  private remember(f: Frame, answer: Buffer): void {
-    this.gaps.see(f.gatewayId, f.bootId, f.seq);
-    if (this.answers.size >= (this.opts.answers ?? 8192)) this.answers.delete(this.answers.keys().next().value!);
-    this.answers.set(frameKey(f), answer);
+  private remember(f: Frame, answer: Buffer, gateway: string): void {
+    this.gaps.see(gateway, f.bootId, f.seq, Date.now(), true);
+    this.answers.set(frameKey(f, gateway), answer);
   }
 
   private sweep(): void {
     if (this.state !== 'connected') return; // deaf, not a gap: the clock restarts on reconnect
-    const { gaps, recoveries } = this.gaps.sweep();
+    const { gaps, recoveries, resets } = this.gaps.sweep();
     for (const g of gaps) this.emit('gap', g);
     for (const r of recoveries) this.emit('gap-recovered', r);
+    for (const r of resets) this.emit('seq-reset', r);
   }
 
-  private onState(gateway: string, payload: Buffer): void {
+  private onState(gateway: string, payload: Buffer, topic: string): void {
     let f: Frame;
     try { f = decodeFrame(payload); } catch { return; }
     if (f.kind !== 'birth' && f.kind !== 'death') return;
+    if (f.gatewayId !== gateway) return this.refuse('forged', topic, `a ${f.kind} whose header says gateway ${f.gatewayId}`);
     const live = this.gateways.get(gateway);
     // The will of an earlier boot, published late (a half-open connection timing out): not news.
     if (f.kind === 'death' && live?.live && live.bootId !== f.bootId) return;
     const state: GatewayState = { gateway, live: f.kind === 'birth', bootId: f.bootId, since: f.timestampMs, body: f.body };
+    // Bounded: on a broker that lets anyone publish, made-up gateways must not grow it.
+    touch(this.gateways, gateway, () => state, this.opts.maxGateways ?? 4096);
     this.gateways.set(gateway, state);
     this.emit('gateway', state);
   }
@@ -191,18 +234,26 @@ export class CloudLink extends EventEmitter {
     return this.controlPlane.publish(topic, payload, retain);
   }
 
-  /** Publish a result or ack frame to the gateway it answers. Throws WireError if malformed. */
-  reply(frame: Buffer): Frame {
+  /**
+   * Publish a result or ack frame to the gateway it answers: the gateway of `topic` (the
+   * features topic its frame came on) when given, which the answer must agree with.
+   * Throws WireError if malformed.
+   */
+  reply(frame: Buffer, topic?: string): Frame {
     const f = decodeFrame(frame);
     if (f.kind !== 'result' && f.kind !== 'ack') throw new Error(`cloud mqtt-transmit sends result or ack frames, got ${f.kind}`);
-    this.remember(f, frame);
-    this.answer(f, frame);
+    const on = topic ? topicIdentity(topic) : null;
+    const gateway = on?.gateway ?? f.gatewayId;
+    const disagrees = on && headerDisagrees(f, on);
+    if (disagrees) throw new Error(`an answer to a frame that came on ${topic}: ${disagrees}`);
+    this.remember(f, frame, gateway);
+    this.answer(frameKey(f, gateway), topics.results(gateway, f.modelId), frame);
     return f;
   }
 
   /** With the rest of its batch, or alone. */
-  private answer(f: Frame, answer: Buffer): void {
-    if (!this.batcher.offer(frameKey(f), answer)) this.publish(topics.results(f.gatewayId, f.modelId), answer, 1);
+  private answer(key: string, topic: string, answer: Buffer): void {
+    if (!this.batcher.offer(key, answer)) this.publish(topic, answer, 1);
   }
 
   private publish(topic: string, message: Buffer, answers: number): void {
@@ -218,7 +269,7 @@ export class CloudLink extends EventEmitter {
 
   stats(): CloudLinkStats {
     return {
-      state: this.state, ...this.counts, queued: this.queue.length, gapsOpen: this.gaps.open(), gapsReported: this.gaps.reported,
+      state: this.state, ...this.counts, queued: this.queue.length, gapsOpen: this.gaps.open(), gapsReported: this.gaps.reported, seqResets: this.gaps.resetCount,
       lastError: this.lastError, subscription: this.subscription,
     };
   }
@@ -228,6 +279,7 @@ export class CloudLink extends EventEmitter {
     this.batcher.flushAll();
     this.state = 'closed';
     clearInterval(this.timer);
+    this.stopConnecting();
     const client = this.client;
     await new Promise<void>((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
   }

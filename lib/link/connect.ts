@@ -1,7 +1,8 @@
 // mqtt.js client options from a split-link's settings: one place that decides TLS,
 // protocol version, credentials and the will, for edge and cloud alike.
 import { promises as fs } from 'node:fs';
-import { Store, type IClientOptions, type IStore } from 'mqtt';
+import * as mqtt from 'mqtt';
+import { Store, type IClientOptions, type IStore, type MqttClient } from 'mqtt';
 
 export interface LinkSettings {
   url: string;
@@ -19,9 +20,18 @@ export interface LinkSettings {
   reconnectMs?: number;
 }
 
+/** A PEM file of the settings, or an error that names it (the link stays closed until it can be read). */
+async function readPem(what: string, file?: string): Promise<Buffer | undefined> {
+  if (!file) return undefined;
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    throw new Error(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 export async function clientOptions(s: LinkSettings, will?: IClientOptions['will']): Promise<IClientOptions> {
-  const read = (file?: string) => (file ? fs.readFile(file) : Promise.resolve(undefined));
-  const [ca, cert, key] = await Promise.all([read(s.caFile), read(s.certFile), read(s.keyFile)]);
+  const [ca, cert, key] = await Promise.all([readPem('CA file', s.caFile), readPem('certificate file', s.certFile), readPem('key file', s.keyFile)]);
   const opts: IClientOptions = {
     protocolVersion: s.protocolVersion,
     clientId: s.clientId || `split-dnn-${Math.random().toString(16).slice(2, 10)}`,
@@ -46,6 +56,43 @@ export async function clientOptions(s: LinkSettings, will?: IClientOptions['will
   if (cert) opts.cert = cert;
   if (key) opts.key = key;
   return opts;
+}
+
+/** Node's codes for a broker certificate that does not verify. */
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
+
+/** A connection error as an operator can act on it: a TLS refusal names the host and the CA it was checked against. */
+export function describeLinkError(err: Error, s: LinkSettings): Error {
+  const code = String((err as NodeJS.ErrnoException).code ?? '');
+  if (!TLS_CODES.test(code) && !/certificate/i.test(err.message)) return err;
+  let host = s.url;
+  try { host = new URL(s.url).host; } catch { /* keep the url */ }
+  const against = s.caFile ? `CA file ${s.caFile}` : 'the system CAs (no CA file set)';
+  return Object.assign(new Error(`TLS: broker ${host} not verified against ${against}: ${err.message}`), { code });
+}
+
+/**
+ * mqtt.connect once the settings' files can be read. Until then `fail` hears why, every
+ * `retryMs`, and nothing else happens: the link keeps what it holds (the edge's outbox).
+ * Returns a function that stops the retries.
+ */
+export function connectWhenReady(
+  s: LinkSettings, extra: Partial<IClientOptions>, connected: (client: MqttClient) => void, fail: (err: Error) => void, retryMs = 5000,
+): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const attempt = () => {
+    clientOptions(s, extra.will).then((opts) => {
+      if (!stopped) connected(mqtt.connect(s.url, { ...opts, ...extra }));
+    }, (err: Error) => {
+      if (stopped) return;
+      fail(err);
+      timer = setTimeout(attempt, retryMs);
+      timer.unref();
+    });
+  };
+  attempt();
+  return () => { stopped = true; if (timer) clearTimeout(timer); };
 }
 
 /**

@@ -4,11 +4,15 @@
 // a frame with no answer for `resendAfterMs` is resent too (a tail may have died with it).
 // At most `publishWindow` messages wait for their PUBACK; frames that queue behind them
 // leave together in one batch, so the batches grow exactly when the link is the limit.
+// An answer counts only if it echoes its frame (boot, seq, timestamp, model, rate); others
+// are counted and refused. A link whose settings cannot be read yet (a CA file missing)
+// keeps every frame it accepts and says why until they can.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import { decodeFrame, encodeBatch, encodeFrame, framesOf, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
 import { Outbox, OutboxOptions } from './outbox';
-import { clientOptions, disableNagle, LinkSettings, ConnectionStore } from './connect';
+import { connectWhenReady, describeLinkError, disableNagle, LinkSettings, ConnectionStore } from './connect';
+import { echoMismatch, Refusal, RefusalReason } from './identity';
 import { ControlPlane } from './control';
 import { topics, parseTopic } from './topics';
 import { RollingWindow, Throughput } from './stats';
@@ -31,12 +35,17 @@ export interface EdgeLinkOptions {
   /** Frame bytes per message at most (default 16 KiB; a larger frame still goes alone). */
   maxBatchBytes?: number;
   software?: string;
+  /** How often a link whose settings cannot be read yet tries again (ms). */
+  retryMs?: number;
 }
 
 export interface EdgeLinkStats {
   state: 'connecting' | 'connected' | 'disconnected' | 'closed';
   pending: number; inflight: number; published: number; messages: number; resent: number; answered: number;
-  duplicates: number; dropped: number; rttMsP50: number | null; rttMsP95: number | null;
+  duplicates: number; dropped: number;
+  /** Answers that did not parse, and answers that did not echo their frame (refused; the frame stays pending). */
+  malformedAnswers: number; refusedAnswers: number;
+  rttMsP50: number | null; rttMsP95: number | null;
   /** Accept → answer (the wait in the outbox included), what a latency target is about. */
   latencyMsP50: number | null; latencyMsP95: number | null;
   /** How long the oldest pending frame has waited; null when nothing is pending. */
@@ -61,7 +70,10 @@ export class EdgeLink extends EventEmitter {
   private generation = 0;
   private state: EdgeLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
-  private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0 };
+  private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0, malformedAnswers: 0, refusedAnswers: 0 };
+  /** Pending frames published at least once (or replayed from disk): publishing one again is a resend, whatever the cause. */
+  private readonly sentBefore = new Set<string>();
+  private stopConnecting: () => void = () => undefined;
   private readonly rtt = new RollingWindow();
   /** The last 2 s only: the rate controller counts on a queue leaving it that fast (LATENCY_MEMORY_MS). */
   private readonly latency = new RollingWindow(256, LATENCY_MEMORY_MS);
@@ -78,6 +90,7 @@ export class EdgeLink extends EventEmitter {
   private constructor(private readonly opts: EdgeLinkOptions) {
     super();
     this.outbox = new Outbox(opts.outbox);
+    for (const [key] of this.outbox.entries()) this.sentBefore.add(key);
     this.window = opts.window ?? 256;
     this.resendAfterMs = opts.resendAfterMs ?? 10_000;
     this.publishWindow = Math.max(1, opts.publishWindow ?? 2);
@@ -91,12 +104,14 @@ export class EdgeLink extends EventEmitter {
     const link = new EdgeLink(opts);
     const will = { topic: topics.state(opts.gateway), payload: link.stateFrame('death', { reason: 'will' }), qos: 1 as const, retain: true };
     // The outbox resends everything pending after a reconnect; mqtt.js must not replay its copies too.
-    link.client = mqtt.connect(opts.settings.url, { ...await clientOptions(opts.settings, will), outgoingStore: new ConnectionStore() });
-    link.client.on('connect', () => link.onConnect());
-    link.client.on('close', () => link.setState('disconnected'));
-    link.client.on('error', (err) => link.fail(err));
-    // Answers clear the outbox; anything else is the control plane's (updates, health).
-    link.client.on('message', (topic, payload) => (parseTopic(topic)?.kind === 'results' ? link.onAnswer(payload) : link.emit('control', topic, payload)));
+    link.stopConnecting = connectWhenReady(opts.settings, { will, outgoingStore: new ConnectionStore() }, (client) => {
+      link.client = client;
+      client.on('connect', () => link.onConnect());
+      client.on('close', () => link.setState('disconnected'));
+      client.on('error', (err) => link.fail(err));
+      // Answers clear the outbox; anything else is the control plane's (updates, health).
+      client.on('message', (topic, payload) => (parseTopic(topic)?.kind === 'results' ? link.onAnswer(payload, topic) : link.emit('control', topic, payload)));
+    }, (err) => { link.fail(err); link.setState('disconnected'); }, opts.retryMs);
     return link;
   }
 
@@ -154,6 +169,7 @@ export class EdgeLink extends EventEmitter {
       for (const [old] of this.acceptedAt) {
         if (this.outbox.has(old)) break;
         this.acceptedAt.delete(old);
+        this.sentBefore.delete(old);
       }
       this.emit('dropped', evicted);
     }
@@ -164,7 +180,11 @@ export class EdgeLink extends EventEmitter {
   /** One message: a lone frame as itself, several as a batch. All share one topic. */
   private publish(topic: string, batch: [string, Buffer][]): void {
     const now = Date.now();
-    for (const [key] of batch) this.inflight.set(key, now);
+    for (const [key] of batch) {
+      this.inflight.set(key, now);
+      if (this.sentBefore.has(key)) this.counts.resent++;
+      else this.sentBefore.add(key);
+    }
     this.counts.published += batch.length;
     this.counts.messages++;
     this.publishing++;
@@ -180,8 +200,9 @@ export class EdgeLink extends EventEmitter {
   }
 
   private fail(err: Error): void {
-    this.lastError = err.message;
-    this.emit('link-error', err);
+    const e = describeLinkError(err, this.opts.settings);
+    this.lastError = e.message;
+    this.emit('link-error', e);
   }
 
   private pump(): void {
@@ -237,7 +258,6 @@ export class EdgeLink extends EventEmitter {
       stale++;
     }
     if (!stale) return;
-    this.counts.resent += stale;
     // From the oldest again: the stale frames are the oldest pending ones.
     this.rewind();
     this.pump();
@@ -249,43 +269,54 @@ export class EdgeLink extends EventEmitter {
     this.held = null;
   }
 
-  private onAnswer(payload: Buffer): void {
+  private refuse(reason: RefusalReason, topic: string, detail: string): void {
+    this.counts[reason === 'malformed' ? 'malformedAnswers' : 'refusedAnswers']++;
+    const r: Refusal = { gateway: this.opts.gateway, reason, topic, detail };
+    this.emit('refused', r);
+  }
+
+  private onAnswer(payload: Buffer, topic: string): void {
     let answers: Buffer[];
     try {
       answers = framesOf(payload);
     } catch (err) {
-      this.emit('bad-answer', err);
+      this.refuse('malformed', topic, `an answer batch that does not parse: ${(err as Error).message}`);
       return;
     }
-    for (const answer of answers) this.onAnswerFrame(answer);
+    for (const answer of answers) this.onAnswerFrame(answer, topic);
     this.pump();
   }
 
-  private onAnswerFrame(payload: Buffer): void {
+  private onAnswerFrame(payload: Buffer, topic: string): void {
     let f: Frame;
     try {
       f = decodeFrame(payload);
     } catch (err) {
-      this.emit('bad-answer', err);
+      this.refuse('malformed', topic, `an answer that does not parse: ${(err as Error).message}`);
       return;
     }
-    if (f.kind !== 'result' && f.kind !== 'ack') return;
-    const key = frameKey(f);
-    const sentAt = this.inflight.get(key);
-    const size = this.outbox.get(key)?.length ?? 0;
-    if (!this.outbox.ack(key)) {
+    if (f.kind !== 'result' && f.kind !== 'ack') return this.refuse('malformed', topic, `a ${f.kind} frame on an answer topic`);
+    // Answers come on this gateway's own topics only (its subscription): the key is ours.
+    const key = frameKey(f, this.opts.gateway);
+    const frame = this.outbox.get(key);
+    if (!frame) {
       // Already answered: at-least-once delivery means a tail may answer twice.
       this.counts.duplicates++;
       return;
     }
+    const mismatch = echoMismatch(f, decodeFrame(frame), parseTopic(topic)?.model ?? null);
+    if (mismatch) return this.refuse('mismatch', topic, `an answer for seq ${f.seq} (boot ${f.bootId}) that does not echo its frame: ${mismatch}`);
+    const sentAt = this.inflight.get(key);
+    this.outbox.ack(key);
     this.inflight.delete(key);
+    this.sentBefore.delete(key);
     this.counts.answered++;
     const now = Date.now();
     if (sentAt !== undefined) this.rtt.push(now - sentAt);
     const acceptedAt = this.acceptedAt.get(key);
     if (acceptedAt !== undefined) this.latency.push(now - acceptedAt);
     this.acceptedAt.delete(key);
-    this.throughput.add(size);
+    this.throughput.add(frame.length);
     this.emit('answer', f);
   }
 
@@ -304,6 +335,7 @@ export class EdgeLink extends EventEmitter {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     clearInterval(this.timer);
+    this.stopConnecting();
     const client = this.client;
     if (client?.connected) {
       // A clean shutdown says so, instead of leaving the will to the broker.

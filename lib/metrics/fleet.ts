@@ -11,6 +11,7 @@ import type { AnswerFigures, AnswerKind, Outcome } from './answers';
 
 export interface EdgeLinkSnapshot {
   state: string; pending: number; inflight: number; dropped: number; resent: number;
+  malformedAnswers?: number; refusedAnswers?: number;
   rttMsP50: number | null; rttMsP95: number | null;
 }
 
@@ -38,6 +39,8 @@ export interface GatewaySummary {
   gaps: number;
   duplicates: number;
   errors: number;
+  /** Frames and answers refused: forged, malformed, not echoing their frame. */
+  refused: number;
 }
 
 interface Gateway {
@@ -54,11 +57,17 @@ interface Gateway {
   gapsOpen: number;
   duplicates: number;
   errors: number;
+  /** Frames and answers refused: forged, malformed, not echoing their frame. */
+  refused: number;
   /** Last cumulative link counts, to turn them into counter increments. */
-  linkCounts: { dropped: number; resent: number };
+  linkCounts: Record<LinkCount, number>;
 }
 
 const KEEP_SEC = 60;
+
+/** The edge link's cumulative counts, and the counter each one feeds. */
+const LINK_COUNTS = { dropped: 'outboxDropped', resent: 'resent', malformedAnswers: 'parseErrors', refusedAnswers: 'refusedAnswers' } as const;
+type LinkCount = keyof typeof LINK_COUNTS;
 
 /** An answer seen at the edge: how it scored, how long it took, what it found. */
 export interface AnswerSeen { outcome: Outcome; latencyMs?: number; figures?: AnswerFigures }
@@ -85,8 +94,8 @@ export class FleetStats {
     if (!g) {
       g = {
         window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
-        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0,
-        linkCounts: { dropped: 0, resent: 0 },
+        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0,
+        linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0 },
       };
       this.gateways.set(name, g);
     }
@@ -200,6 +209,19 @@ export class FleetStats {
     this.metrics.errors.inc({ gateway, node: node || 'unknown' });
   }
 
+  /** A frame or message the cloud link refused, under the gateway of the topic it came on. */
+  refused(id: string, reason: 'forged' | 'malformed' | 'mismatch', now = Date.now()): void {
+    const [gateway, g] = this.gw(id, now);
+    g.refused++;
+    this.metrics[reason === 'forged' ? 'forged' : reason === 'malformed' ? 'parseErrors' : 'refusedAnswers'].inc({ gateway });
+  }
+
+  /** A sequence jump too long to be a gap. */
+  seqReset(id: string, now = Date.now()): void {
+    const [gateway] = this.gw(id, now);
+    this.metrics.seqResets.inc({ gateway });
+  }
+
   /** The gateway's own link, read on the edge. */
   edgeLink(id: string, s: EdgeLinkSnapshot, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
@@ -214,10 +236,12 @@ export class FleetStats {
     if (s.rttMsP50 !== null) m.linkRtt.set({ gateway, quantile: '0.5' }, s.rttMsP50 / 1000);
     if (s.rttMsP95 !== null) m.linkRtt.set({ gateway, quantile: '0.95' }, s.rttMsP95 / 1000);
     // The link's counts start again when the link is reopened (a full redeploy).
-    for (const key of ['dropped', 'resent'] as const) {
-      const last = s[key] < g.linkCounts[key] ? 0 : g.linkCounts[key];
-      if (s[key] > last) (key === 'dropped' ? m.outboxDropped : m.resent).inc({ gateway }, s[key] - last);
-      g.linkCounts[key] = s[key];
+    for (const key of Object.keys(LINK_COUNTS) as LinkCount[]) {
+      const n = s[key] ?? 0;
+      const last = n < g.linkCounts[key] ? 0 : g.linkCounts[key];
+      if (n > last) m[LINK_COUNTS[key]].inc({ gateway }, n - last);
+      if (key !== 'dropped' && key !== 'resent' && n > last) g.refused += n - last;
+      g.linkCounts[key] = n;
     }
   }
 
@@ -268,6 +292,7 @@ export class FleetStats {
         gaps: g.gapsOpen,
         duplicates: g.duplicates,
         errors: g.errors,
+        refused: g.refused,
       };
     });
   }

@@ -39,6 +39,11 @@ export function defineMetrics(register: Registry) {
     gapsOpen: gauge('split_dnn_gap_frames_open', 'Frames reported missing and not (yet) recovered', ['gateway']),
     tailResults: counter('split_dnn_tail_results_total', 'Frames answered by the tail, by outcome (ok, error)', ['gateway', 'outcome']),
     tailLatency: new Histogram({ name: 'split_dnn_tail_latency_seconds', help: 'Capture (gateway clock) to tail answer in the cloud', labelNames: ['gateway'], buckets: LATENCY_BUCKETS_S, registers }),
+    // What peers sent that was not taken, by the gateway of the topic it came on.
+    forged: counter('split_dnn_forged_frames_total', 'Frames refused unanswered because their header names another gateway (or model) than the topic they came on', ['gateway']),
+    parseErrors: counter('split_dnn_parse_errors_total', 'Messages or frames that did not parse: features at the cloud, answers at the edge', ['gateway']),
+    refusedAnswers: counter('split_dnn_refused_answers_total', 'Answers at the edge that did not echo their frame (boot, seq, timestamp, model, rate); the frame stays pending', ['gateway']),
+    seqResets: counter('split_dnn_seq_resets_total', 'Sequence jumps too long to be gaps (counted once, not as missing frames)', ['gateway']),
     // Both.
     errors: counter('split_dnn_errors_total', 'Errors raised by nodes (through a catch node), by gateway when the message says and by node type', ['gateway', 'node']),
     brokerUp: gauge('split_dnn_broker_connected', '1 when this runtime\'s MQTT connection is up, by side (edge, cloud)', ['side']),

@@ -12,13 +12,21 @@ export const BATCH_MAGIC1 = 0x42;
 export const BATCH_VERSION = 1;
 const FLAG_DEFLATE = 0x01;
 const HEADER_BYTES = 6; // magic 2, version 1, flags 1, count u16 LE
-export const MAX_BATCH_FRAMES = 0xffff;
+/**
+ * Frames per batch at most, for senders and receivers alike: what a gateway sends (its
+ * *Batch* setting is capped here), and what a receiver takes before it refuses a message
+ * whole. The count field has room for 65,535; a receiver that took that many would give
+ * one peer's message seconds of work and gigabytes.
+ */
+export const MAX_BATCH_FRAMES = 64;
 
 export interface BatchLimits {
   /** Bytes of the (inflated) body at most: also the cap against inflation bombs. */
   maxBodyBytes: number;
+  /** Frames at most (default MAX_BATCH_FRAMES), checked before the body is read. */
+  maxFrames: number;
 }
-export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = Object.freeze({ maxBodyBytes: 16 << 20 });
+export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = Object.freeze({ maxBodyBytes: 16 << 20, maxFrames: MAX_BATCH_FRAMES });
 
 export type DeflateMode = 'auto' | 'always' | 'never';
 
@@ -92,7 +100,7 @@ function inflate(bytes: Uint8Array, maxBodyBytes: number): Buffer {
  */
 export function decodeBatch(msg: Uint8Array, limits?: Partial<BatchLimits>): Buffer[] {
   if (!(msg instanceof Uint8Array)) throw new WireError('BAD_INPUT', 'batch', 'expected a Uint8Array');
-  const { maxBodyBytes } = { ...DEFAULT_BATCH_LIMITS, ...(limits ?? {}) };
+  const { maxBodyBytes, maxFrames } = { ...DEFAULT_BATCH_LIMITS, ...(limits ?? {}) };
   if (msg.length < HEADER_BYTES) throw new WireError('TRUNCATED', 'batch.header', `${msg.length} bytes, the header alone is ${HEADER_BYTES}`);
   if (!isBatch(msg)) throw new WireError('BAD_MAGIC', 'batch.magic', 'expected 0x53 0x42 ("SB")');
   if (msg[2] !== BATCH_VERSION) throw new WireError('BAD_VERSION', 'batch.version', `expected ${BATCH_VERSION}, got ${msg[2]}`);
@@ -100,6 +108,7 @@ export function decodeBatch(msg: Uint8Array, limits?: Partial<BatchLimits>): Buf
   if (flags & ~FLAG_DEFLATE) throw new WireError('BAD_FLAGS', 'batch.flags', `reserved bits set: 0x${flags.toString(16)}`);
   const count = msg[4] | (msg[5] << 8);
   if (count < 1) throw new WireError('BAD_FIELD', 'batch.count', 'a batch holds at least one frame');
+  if (count > maxFrames) throw new WireError('OVER_CAP', 'batch.count', `${count} frames, cap ${maxFrames}`);
   const raw = Buffer.from(msg.buffer, msg.byteOffset + HEADER_BYTES, msg.length - HEADER_BYTES);
   if (!(flags & FLAG_DEFLATE) && raw.length > maxBodyBytes) throw new WireError('OVER_CAP', 'batch.body', `${raw.length} bytes, cap ${maxBodyBytes}`);
   const body = flags & FLAG_DEFLATE ? inflate(raw, maxBodyBytes) : raw;

@@ -35,10 +35,16 @@ def feature_views(net, data, norm, n_views, seed, subset=0):
 
 
 class Unit(torch.nn.Module):
-    def __init__(self, channels, stride, step):
+    """Encoder + decoder + density model. `split_shape` and `final_relu` default to the
+    Fashion-MNIST split tensor; the generic trainer (byom/) passes its model's."""
+
+    def __init__(self, channels, stride, step, split_shape=None, final_relu=True):
         super().__init__()
         self.channels, self.stride, self.step = channels, stride, step
-        self.enc, self.dec = Encoder(channels, stride), Decoder(channels, stride)
+        shape = tuple(split_shape) if split_shape else None
+        self.enc = Encoder(channels, stride, *(shape[:1] if shape else ()))
+        self.dec = Decoder(channels, stride, **({"split_shape": shape, "final_relu": final_relu}
+                                                if shape else {}))
         self.prior = FactorizedPrior(channels)
 
     @property
@@ -46,17 +52,30 @@ class Unit(torch.nn.Module):
         return f"c{self.channels}-s{self.stride}"
 
 
+def label_distortion(cfg):
+    """CE on the labels + KD against the unsplit teacher's logits (the bundled model)."""
+    def distortion(logits, feats, teach, y):
+        ce = F.cross_entropy(logits, y)
+        kd = kd_loss(logits, teach, cfg["kd_temperature"])
+        acc = (logits.argmax(1) == y).float().mean()
+        return ce + cfg["kd_weight"] * kd, {"ce": ce, "kd": kd, "acc": acc}
+    return distortion
+
+
 def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None,
-               lr=None, first_view=0):
-    """Loss = CE + KD(unsplit teacher) + lambda * estimated bytes per frame.
+               lr=None, first_view=0, distortion=None, new_unit=Unit, on_step=None):
+    """Loss = distortion + lambda * estimated bytes per frame; the distortion defaults to
+    CE + KD(unsplit teacher) (`label_distortion`).
 
     With `unit` given, training continues from it (the refine phase) under a fresh
-    cosine schedule, on views the search phase did not use.
+    cosine schedule, on views the search phase did not use. `new_unit(channels, stride,
+    step)` builds a fresh unit; `on_step(k, total)` reports progress.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 3)
     if unit is None:
-        unit = Unit(spec["channels"], spec["stride"], spec["step"]).to(memory_format=CL)
+        unit = new_unit(spec["channels"], spec["stride"], spec["step"]).to(memory_format=CL)
+    distortion = distortion or label_distortion(cfg)
     epochs = epochs or cfg["search_epochs"]
     lr = lr or cfg["lr"]
     n, bs = len(labels), cfg["batch_size"]
@@ -71,7 +90,7 @@ def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None
     for epoch in range(epochs):
         unit.train()
         feats, teach = views[(first_view + epoch) % len(views)]
-        sums = {"ce": 0.0, "kd": 0.0, "bytes": 0.0, "acc": 0.0}
+        sums = {}
         for idx in batches(n, bs, gen, drop_last=True):
             for g in opt.param_groups:
                 g["lr"] = lr_at(k, total, total // 20, g["base"])
@@ -82,22 +101,23 @@ def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None
             nbytes = unit.prior.bits(z + noise).mean() / 8.0
             # decoder sees the rounded symbols, as it will in deployment
             logits = tail(unit.dec(ste_round(z) * step_q))
-            ce = F.cross_entropy(logits, labels[idx])
-            kd = kd_loss(logits, teach[idx], cfg["kd_temperature"])
-            loss = ce + cfg["kd_weight"] * kd + lam * nbytes
+            dist, parts = distortion(logits, f, teach[idx], labels[idx])
+            loss = dist + lam * nbytes
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             k += 1
-            for key, val in (("ce", ce), ("kd", kd), ("bytes", nbytes)):
-                sums[key] += float(val)
-            sums["acc"] += float((logits.argmax(1) == labels[idx]).float().mean())
+            if on_step:
+                on_step(k, total)
+            for key, val in list(parts.items()) + [("bytes", nbytes)]:
+                sums[key] = sums.get(key, 0.0) + float(val)
         steps = n // bs
         hist.append({key: val / steps for key, val in sums.items()})
     unit.eval()
     h = hist[-1]
-    log("  unit %s lam=%g step=%g: %d ep %.0fs  ce %.3f kd %.3f est %.1f B train-acc %.4f" % (
-        unit.name, lam, step_q, epochs, time.time() - t0, h["ce"], h["kd"], h["bytes"], h["acc"]))
+    log("  unit %s lam=%g step=%g: %d ep %.0fs  %s" % (
+        unit.name, lam, step_q, epochs, time.time() - t0,
+        " ".join("%s %.4g" % (key, val) for key, val in h.items())))
     return unit, {"history": hist, "seconds": time.time() - t0}
 
 

@@ -25,6 +25,8 @@ def rate_entry(level, name, enc_file, dec_file, row, ev, unsplit_acc, rate_calib
             "accuracyDropPP": round((unsplit_acc - row["accuracy"]) * 100, 4),
             "trainEntropyBytes": round(row["trainEntropyBytes"], 4),
             "escapesPerFrame": row["escapesPerFrame"],
+            **({"validation": {k: round(v, 6) for k, v in row["validation"].items()}}
+               if "validation" in row else {}),
         },
         "unit": {
             "channels": row["channels"], "stride": row["stride"], "lambda": row["lambda"],

@@ -18,6 +18,10 @@ from manifest import build_manifest, rate_entry
 from model import HeadExport, SplitNet, arch_counts, freeze, init_weights
 from units import quantize
 
+HALVES = {"validation": slice(0, None, 2), "test": slice(1, None, 2)}
+HALVES_NOTE = ("fashion-mnist-test-10k in halves: units, levels and the exit threshold chosen on the "
+               "even indices (validation, 5k), figures on the odd indices (test, 5k)")
+
 
 class Logger:
     def __init__(self, t0):
@@ -69,12 +73,19 @@ def run(cfg, t0):
     timing["backbone"] = bb_info["seconds"]
 
     t = time.time()
-    test_y = data["test_y"]
-    tail_logits, exit_logits, test_feats = predict(net, data["test_x"], norm)
-    unsplit_acc, exit_acc = accuracy(tail_logits, test_y), accuracy(exit_logits, test_y)
-    calib = calibration(exit_logits, tail_logits, test_y)
-    default_thr = pick_default_threshold(calib, unsplit_acc)
-    log("unsplit %.4f  exit %.4f  default threshold %.2f" % (unsplit_acc, exit_acc, default_thr))
+    # the 10k test set in two halves that nothing trains on: units, the bank and the exit
+    # threshold are chosen on the even indices (validation), figures reported on the odd
+    tail_all, exit_all, feats_all = predict(net, data["test_x"], norm)
+    V, T = HALVES["validation"], HALVES["test"]
+    val_y, test_y = data["test_y"][V], data["test_y"][T]
+    val_feats, test_feats, exit_logits = feats_all[V], feats_all[T], exit_all[T]
+    val_unsplit = accuracy(tail_all[V], val_y)
+    unsplit_acc, exit_acc = accuracy(tail_all[T], test_y), accuracy(exit_logits, test_y)
+    calib_val = calibration(exit_all[V], tail_all[V], val_y)
+    default_thr = pick_default_threshold(calib_val, val_unsplit)
+    calib = calibration(exit_logits, tail_all[T], test_y)
+    log("unsplit %.4f (validation %.4f)  exit %.4f  default threshold %.2f (on validation)" % (
+        unsplit_acc, val_unsplit, exit_acc, default_thr))
     for r in calib:
         log("  thr %.2f exitRate %.3f exitAcc %s overall %.4f" % (
             r["threshold"], r["exitRate"],
@@ -90,19 +101,27 @@ def run(cfg, t0):
     timing["featureViews"] = time.time() - t
     log("precomputed %d feature views of %d samples" % (len(views), len(labels)))
     t = time.time()
-    search = bank.run_search(ucfg["grid"], tail, views, labels, test_feats, test_y,
-                             unsplit_acc, ucfg, cfg["seed"], log)
+    search = bank.run_search(ucfg["grid"], tail, views, labels, val_feats, val_y,
+                             val_unsplit, ucfg, cfg["seed"], log)
     rows = [r["row"] for r in search]
-    picked, front = bank.pick_units(rows, unsplit_acc, cfg["ship"])
+    picked, front = bank.pick_units(rows, val_unsplit, cfg["ship"])
+    picked = [r for r in picked if any(r is f for f in front)]  # no dominated level
     log("search front: " + ", ".join("%.1fB/%.4f" % (r["idealBytes"], r["accuracy"]) for r in front))
     timing["unitSearch"] = time.time() - t
     t = time.time()
     refined = [search[r["index"]] for r in picked]
     if ucfg["refine_epochs"]:  # optional second phase; by default the search units ship
-        refined = bank.refine(refined, tail, views, labels, test_feats, test_y, unsplit_acc,
+        refined = bank.refine(refined, tail, views, labels, val_feats, val_y, val_unsplit,
                               ucfg, cfg["seed"], log)
+        keep = bank.pareto_front([r["row"] for r in refined])
+        refined = [r for r in refined if any(r["row"] is k for k in keep)]
     timing["unitRefine"] = time.time() - t
     shipped = sorted(refined, key=lambda r: r["row"]["idealBytes"])  # level 0 = smallest
+    for res in shipped:  # the chosen units on the test half: the figures the manifest reports
+        res["row"]["validation"] = {"accuracy": res["row"]["accuracy"], "idealBytes": res["row"]["idealBytes"]}
+        res["eval"] = bank.evaluate_unit(res["unit"], tail, views[0][0], test_feats, test_y)
+        res["row"].update({k: res["eval"][k] for k in ("accuracy", "idealBytes", "escapesPerFrame")},
+                          dropPP=(unsplit_acc - res["eval"]["accuracy"]) * 100)
     del views
 
     # ---- export ------------------------------------------------------------------
@@ -139,7 +158,7 @@ def run(cfg, t0):
         rates.append(rate_entry(level, name, enc_f, dec_f, row, ev, unsplit_acc, rate_calib))
         log("level %d %s: %.2f B, acc %.4f (%.2f pp)" % (
             level, name, row["idealBytes"], row["accuracy"], row["dropPP"]))
-    samples = write_samples(out, data["test_x"], test_y, cfg["samples"])
+    samples = write_samples(out, data["test_x"], data["test_y"], cfg["samples"])
     timing["export"] = time.time() - t
 
     params = arch_counts(net)  # params and MACs per part
@@ -160,6 +179,7 @@ def run(cfg, t0):
         "preprocess": {"mean": mean, "std": std},
         "backbone": bb_info, "params": params, "sparsity": sparsity,
         "unsplitAccuracy": unsplit_acc, "exitAccuracy": exit_acc, "exitCalibration": calib,
+        "validation": {"unsplitAccuracy": val_unsplit, "exitCalibration": calib_val, "note": HALVES_NOTE},
         "bnFoldMaxAbsError": fold_err,
         "search": rows,
         "searchFront": [r["index"] for r in front],
@@ -185,6 +205,9 @@ def run(cfg, t0):
                       if cfg["backboneCheckpoint"] else ""),
                   "report": "train-report.json"},
         files=file_hashes(out))
+    manifest["measured"]["dataset"] = HALVES_NOTE
+    manifest["exit"]["validation"] = [{k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()}
+                                      for r in calib_val if r["exitAccuracy"] is not None]
     write_json(os.path.join(out, "manifest.json"), manifest)
     log("wrote %s (model id %s) in %.1fs total, %.0f CPU s" % (
         out, model_id(os.path.join(out, "manifest.json")), time.time() - t0, timing["cpuTotal"]))

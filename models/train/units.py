@@ -5,6 +5,7 @@ q = clamp(floor(y / step + 0.5), min, max) in integer code and the cloud feeds q
 to the decoder. `quantize` below is the same formula, evaluated in float64 like the
 JavaScript side, so the accuracy measured here is the accuracy the bundle delivers.
 """
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,18 +15,22 @@ from model import SPLIT_SHAPE, conv_bn_relu
 C_SPLIT, H_SPLIT, _ = SPLIT_SHAPE
 
 
-def latent_hw(stride):
-    # 3x3, padding 1: 7 -> 4 (stride 2) -> 2 (another stride 2)
-    return {1: 7, 2: 4, 4: 2}[stride]
+def down(size):
+    """Height or width after a 3x3, padding 1, stride 2 conv: 7 -> 4 -> 2, 12 -> 6 -> 3."""
+    return (size + 1) // 2
+
+
+def latent_hw(stride, size=H_SPLIT):
+    return {1: size, 2: down(size), 4: down(down(size))}[stride]
 
 
 class Encoder(nn.Module):
     """Depthwise 3x3 stride 2 + 1x1 to C (4x4 positions); stride 4 repeats the
     depthwise-separable pair once more (2x2 positions). A few kMAC on the gateway."""
 
-    def __init__(self, channels, stride):
+    def __init__(self, channels, stride, c_split=C_SPLIT):
         super().__init__()
-        c = C_SPLIT
+        c = c_split
         layers = [*conv_bn_relu(c, c, stride=min(stride, 2), groups=c)]
         if stride == 4:
             layers += [*conv_bn_relu(c, c, k=1), *conv_bn_relu(c, c, stride=2, groups=c)]
@@ -45,27 +50,44 @@ class Upsample(nn.Module):
     output; source index = floor(i / scale) in torch and in ONNX "asymmetric/floor".
     """
 
-    def __init__(self, scale):
+    def __init__(self, scale, size=None):
         super().__init__()
-        self.scale = scale
+        self.scale, self.size = scale, size
+
+    @classmethod
+    def between(cls, small, big):
+        """small (h, w) -> big (h, w): a constant scale where float32 keeps it exact
+        (floor(small * scale) == big in ONNX's float32 arithmetic), else a target size."""
+        scales = tuple(b / s for s, b in zip(small, big))
+        exact = all(int(np.float32(sc) * np.float32(s)) == b and np.float32(sc) == sc
+                    for sc, s, b in zip(scales, small, big))
+        if exact:
+            return cls(scales[0] if scales[0] == scales[1] else scales)
+        return cls(None, tuple(big))
 
     def forward(self, x):
+        if self.size is not None:
+            return F.interpolate(x, size=self.size, mode="nearest")
         return F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
 class Decoder(nn.Module):
     """1x1 up to `width`, nearest upsampling back to 7x7 (via 4x4 for 2x2 latents),
-    two 3x3 convs to 64. Ends in ReLU: the split tensor it imitates is post-ReLU."""
+    two 3x3 convs to 64. Ends in ReLU when the split tensor it imitates is post-ReLU
+    (the Fashion-MNIST one is; a generic split tensor may not be)."""
 
-    def __init__(self, channels, stride, width=128):
+    def __init__(self, channels, stride, width=128, split_shape=SPLIT_SHAPE, final_relu=True):
         super().__init__()
-        c = C_SPLIT
+        c, h, w = split_shape
+        sizes = [(h, w), (down(h), down(w)), (down(down(h)), down(down(w)))]
         layers = [*conv_bn_relu(channels, width, k=1)]
         if stride == 4:  # 2x2 -> 4x4, refine there (cheap) before the final upsample
-            layers += [Upsample(2.0), *conv_bn_relu(width, width)]
+            layers += [Upsample.between(sizes[2], sizes[1]), *conv_bn_relu(width, width)]
         if stride > 1:
-            layers.append(Upsample(H_SPLIT / 4))  # 1.75, exact in binary
-        layers += [*conv_bn_relu(width, c), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]
+            layers.append(Upsample.between(sizes[1], sizes[0]))  # 4 -> 7: 1.75, exact in binary
+        layers += [*conv_bn_relu(width, c), nn.Conv2d(c, c, 3, padding=1)]
+        if final_relu:
+            layers.append(nn.ReLU(inplace=True))
         self.body = nn.Sequential(*layers)
 
     def forward(self, latent):

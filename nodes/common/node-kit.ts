@@ -71,7 +71,7 @@ export function handleInput(
  */
 export const NO_MODEL = 'node-red-contrib-split-dnn/split-model:split-model.status.none';
 
-/** Root of this package (where models/ and flows/ live), from dist/nodes/common. */
+/** Root of this package (where models/ and examples/ live), from dist/nodes/common. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
@@ -87,4 +87,31 @@ export function resolveBundleDir(dir: string, userDir?: string): string {
 /** Count formatting for status lines: 1234 → 1.2k. */
 export function short(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+/**
+ * Log lines about what peers send, at most `burst` per key (say gateway and reason) every
+ * `everyMs`, with how many were held back: a flood of bad messages must not flood the log.
+ */
+export class LogThrottle {
+  private readonly keys = new Map<string, { since: number; lines: number; held: number }>();
+  constructor(private readonly everyMs = 10_000, private readonly burst = 3, private readonly maxKeys = 256) {}
+
+  /** The line to log now, or null to hold it back. */
+  line(key: string, text: string, now = Date.now()): string | null {
+    let k = this.keys.get(key);
+    if (!k || now - k.since >= this.everyMs) {
+      if (!k && this.keys.size >= this.maxKeys) this.keys.clear();
+      const held = k?.held ?? 0;
+      k = { since: now, lines: 0, held: 0 };
+      this.keys.set(key, k);
+      if (held) text = `${text} (and ${held} more like it before this)`;
+    }
+    if (k.lines >= this.burst) {
+      k.held++;
+      return null;
+    }
+    k.lines++;
+    return text;
+  }
 }

@@ -3,10 +3,12 @@
 // arrive and publishes the answers fed to it.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { EdgeLink } from '../../lib/link/edge-link';
-import { frameKey, Gap, Recovery } from '../../lib/link/sequence';
+import { frameKey, Gap, Recovery, Reset } from '../../lib/link/sequence';
+import type { Refusal } from '../../lib/link/identity';
+import { BoundedMap } from '../../lib/link/bounded-map';
 import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
 import type { Frame } from '../../lib/wire';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, LogThrottle, StatusLine, short } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 
 interface TransmitDef extends NodeDef { link: string; role: 'edge' | 'cloud' }
@@ -25,9 +27,12 @@ function register(RED: NodeAPI): void {
     let cloud: CloudLink | null = null;
     const status = new StatusLine(this, () => {
       const up = state === 'connected';
-      const text = role === 'edge'
-        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${edge?.stats().dropped ? `, ${edge.stats().dropped} dropped` : ''}`
-        : `${state}, ${short(cloud?.stats().received ?? 0)} frames in${cloud?.stats().gapsOpen ? `, ${cloud.stats().gapsOpen} missing` : ''}`;
+      const e = edge?.stats();
+      const c = cloud?.stats();
+      const refused = (e ? e.malformedAnswers + e.refusedAnswers : 0) + (c ? c.malformed + c.forged : 0);
+      const text = (role === 'edge'
+        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${e?.dropped ? `, ${e.dropped} dropped` : ''}`
+        : `${state}, ${short(c?.received ?? 0)} frames in${c?.gapsOpen ? `, ${c.gapsOpen} missing` : ''}`) + (refused ? `, ${short(refused)} refused` : '');
       // Down: why. Up but refused something (an ACL, say): the counts and why, until the next reconnect.
       if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${state}: ${lastError}` : text };
       return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
@@ -44,13 +49,20 @@ function register(RED: NodeAPI): void {
       link.on(event, fn);
       detach.push(() => link.off(event, fn));
     };
-    const context = new Map<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown; reference?: unknown }>();
+    const context = new BoundedMap<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown; reference?: unknown }>(MAX_CONTEXT);
     const onState = (s: string) => {
       // Transitions in and out of connected, not every failed reconnect attempt.
       if (s !== state && (s === 'connected' || state === 'connected')) this.log(`link ${s}`);
       state = s;
       if (s === 'connected') lastError = null;
       status.now();
+    };
+    const throttle = new LogThrottle();
+    // What peers send that is not taken: logged (a few lines however many), counted by the link.
+    const onRefused = (r: Refusal) => {
+      const line = throttle.line(`${r.reason}/${r.gateway}`, `refused ${r.reason === 'mismatch' ? 'an answer' : r.reason === 'forged' ? 'a forged frame' : 'a malformed message'} on ${r.topic}: ${r.detail}`);
+      if (line) this.warn(line);
+      status.update();
     };
     const onError = (err: Error) => {
       if (lastError !== err.message) this.warn(`link: ${err.message}`);
@@ -63,6 +75,7 @@ function register(RED: NodeAPI): void {
         edge = link;
         listen(link, 'state', onState);
         listen(link, 'link-error', onError);
+        listen(link, 'refused', onRefused);
         listen(link, 'dropped', (n: number) => this.warn(`outbox full: dropped the ${n} oldest frame(s)`));
         listen(link, 'answer', (f: Frame) => {
           const key = frameKey(f);
@@ -92,6 +105,11 @@ function register(RED: NodeAPI): void {
         cloud = link;
         listen(link, 'state', onState);
         listen(link, 'link-error', onError);
+        listen(link, 'refused', onRefused);
+        listen(link, 'seq-reset', (r: Reset) => {
+          const line = throttle.line(`reset/${r.gateway}`, `gateway ${r.gateway} (boot ${r.bootId}): seq jumped from ${r.from} to ${r.to}, too far for a gap; counted as a reset`);
+          if (line) this.warn(line);
+        });
         listen(link, 'frame', (payload: Buffer, topic: string) => {
           this.send({ topic, payload });
           status.update();
@@ -111,10 +129,10 @@ function register(RED: NodeAPI): void {
       if (!Buffer.isBuffer(msg.payload)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
       if (role === 'edge') {
         const f = edge!.submit(msg.payload);
-        if (context.size >= MAX_CONTEXT) context.delete(context.keys().next().value!);
         context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference });
       } else {
-        cloud!.reply(msg.payload);
+        // The answer goes to the gateway of the topic its frame came on, when it came over the link.
+        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined);
       }
       status.update();
     });

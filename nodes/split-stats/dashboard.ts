@@ -55,6 +55,7 @@ export function tableMessage(rows: GatewaySummary[], windowSec: number): NodeMes
     gaps: r.gaps,
     dups: r.duplicates,
     errors: r.errors,
+    refused: r.refused,
   }));
   const live = rows.filter((r) => r.link === 'connected' || r.link === 'live').length;
   const fps = rows.reduce((n, r) => n + r.fps, 0);

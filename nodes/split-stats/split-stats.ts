@@ -7,7 +7,8 @@ import type { Request, Response, NextFunction } from 'express';
 import { fleetOfProcess, judge, answerFigures, FleetStats, GatewaySummary, AnyAnswer, AnswerSeen } from '../../lib/metrics';
 import { decodeFrame } from '../../lib/wire';
 import { parseTopic } from '../../lib/link/topics';
-import type { Gap, Recovery } from '../../lib/link/sequence';
+import type { Gap, Recovery, Reset } from '../../lib/link/sequence';
+import type { Refusal } from '../../lib/link/identity';
 import type { EdgeLink } from '../../lib/link/edge-link';
 import type { CloudLink } from '../../lib/link/cloud-link';
 import { handleInput, StatusLine, short } from '../common/node-kit';
@@ -23,12 +24,14 @@ interface StatsDef extends NodeDef {
 type Answer = AnyAnswer & { source?: string };
 interface FrameInfo { gateway?: string; kind?: string; bytes?: number; rate?: number; auto?: boolean }
 
-/** Which gateway a message is about: the frame it carries, its topic, or this node's own. */
+/** The gateway of the topic a message came on, if it came over the link. */
+const topicGateway = (msg: NodeMessageInFlow) => (typeof msg.topic === 'string' ? parseTopic(msg.topic)?.gateway : undefined);
+
+/** Which gateway a message is about: the topic it came on (what the broker vouches for), the frame it carries, or this node's own. */
 function gatewayOf(msg: NodeMessageInFlow, own: string): string {
   const result = msg.result as { gateway?: string } | undefined;
   const frame = msg.frame as FrameInfo | undefined;
-  const topic = typeof msg.topic === 'string' ? parseTopic(msg.topic) : null;
-  return result?.gateway ?? frame?.gateway ?? topic?.gateway ?? own;
+  return topicGateway(msg) ?? result?.gateway ?? frame?.gateway ?? own;
 }
 
 /** How an answer scored and what it found (any task); labels may be the original model's answers. */
@@ -60,14 +63,17 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
     return true;
   }
   if (Buffer.isBuffer(msg.payload)) {
-    const f = decodeFrame(msg.payload);
+    let f;
+    // One that does not parse is counted once, where it is refused (tail-infer, through the catch node; or the link).
+    try { f = decodeFrame(msg.payload); } catch { return true; }
+    const gateway = topicGateway(msg) ?? f.gatewayId;
     if (f.kind === 'features') {
-      fleet.received(f.gatewayId, { bootId: f.bootId, seq: f.seq, bytes: msg.payload.length, rate: f.rateLevel }, now);
+      fleet.received(gateway, { bootId: f.bootId, seq: f.seq, bytes: msg.payload.length, rate: f.rateLevel }, now);
       return true;
     }
     if (f.kind === 'result') {
       // A resent frame's cached answer: already counted when the frame arrived again.
-      if (!msg.duplicate) fleet.served(f.gatewayId, { latencyMs: f.body?.latencyMs as number | undefined, error: f.body?.error }, now);
+      if (!msg.duplicate) fleet.served(gateway, { latencyMs: f.body?.latencyMs as number | undefined, error: f.body?.error }, now);
       return true;
     }
   }
@@ -127,11 +133,14 @@ function register(RED: NodeAPI): void {
         if (closed) return;
         cloud = l;
         // The link outlives this node on a partial redeploy: listeners go with the node.
-        const onGap = (g: Gap) => fleet.gap(g.gateway, g.count);
-        const onRecovered = (r: Recovery) => fleet.gap(r.gateway, -r.count);
-        l.on('gap', onGap);
-        l.on('gap-recovered', onRecovered);
-        detach.push(() => { l.off('gap', onGap); l.off('gap-recovered', onRecovered); });
+        const handlers: Record<string, (...a: any[]) => void> = {
+          gap: (g: Gap) => fleet.gap(g.gateway, g.count),
+          'gap-recovered': (r: Recovery) => fleet.gap(r.gateway, -r.count),
+          refused: (r: Refusal) => fleet.refused(r.gateway, r.reason),
+          'seq-reset': (r: Reset) => fleet.seqReset(r.gateway),
+        };
+        for (const [event, fn] of Object.entries(handlers)) l.on(event, fn);
+        detach.push(() => { for (const [event, fn] of Object.entries(handlers)) l.off(event, fn); });
       }, () => undefined);
     }
     const unserve = (def.path ? serveMetrics(RED, def.path) : null) ?? (() => undefined);

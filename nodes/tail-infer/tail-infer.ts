@@ -4,12 +4,16 @@
 // msg.result. Duplicates (same gateway, boot, seq) get the cached answer
 // again instead of a second result, so a gateway that resent still clears its outbox.
 // Gaps are the cloud mqtt-transmit's to report: in a shared group it alone sees the
-// whole stream, through the answers of the other tails.
+// whole stream, through the answers of the other tails. A frame that came over the link
+// (msg.topic) belongs to the topic's gateway: caches go by it, and a header that names
+// another gateway is refused without an answer.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
 import { codecsFor } from '../../lib/codec/rate-codec';
 import { decodeFrame, encodeFrame, Frame } from '../../lib/wire';
 import { SequenceTracker, frameKey } from '../../lib/link/sequence';
+import { headerDisagrees, topicIdentity } from '../../lib/link/identity';
+import { BoundedMap } from '../../lib/link/bounded-map';
 import { Task, perSample, taskFor } from '../../lib/task';
 import { answerBody } from '../../lib/link/answer-body';
 import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
@@ -26,7 +30,7 @@ function register(RED: NodeAPI): void {
     const tracker = new SequenceTracker();
     // Answers by frame key, as promises: a resent frame can arrive while its first copy is
     // still being inferred, and must get that same answer rather than a second result.
-    const answers = new Map<string, Promise<Buffer>>();
+    const answers = new BoundedMap<string, Promise<Buffer>>(ANSWER_CACHE);
     let results = 0;
     let rejected = 0;
     const status = new StatusLine(this, () => ({
@@ -45,11 +49,6 @@ function register(RED: NodeAPI): void {
       return t;
     };
 
-    const remember = (key: string, answer: Promise<Buffer>) => {
-      if (answers.size >= ANSWER_CACHE) answers.delete(answers.keys().next().value!);
-      answers.set(key, answer);
-    };
-
     /** Answer a frame we cannot decode, so the gateway stops resending it and learns why. */
     const refuse = (f: Frame, why: string): Buffer =>
       encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body: { error: why, source: 'cloud' } });
@@ -66,8 +65,15 @@ function register(RED: NodeAPI): void {
         throw new Error(`bad frame: ${(err as Error).message}`);
       }
       if (f.kind !== 'features') throw new Error(`tail-infer takes features frames, got a ${f.kind} frame`);
-      const key = frameKey(f);
-      const seen = tracker.see(f.gatewayId, f.bootId, f.seq);
+      const on = typeof msg.topic === 'string' ? topicIdentity(msg.topic) : null;
+      const forged = on && headerDisagrees(f, on);
+      if (forged) {
+        rejected++;
+        throw new Error(`frame on ${String(msg.topic)} refused, not answered: ${forged}`);
+      }
+      const gateway = on?.gateway ?? f.gatewayId;
+      const key = frameKey(f, gateway);
+      const seen = tracker.see(gateway, f.bootId, f.seq);
       const cached = seen.duplicate ? answers.get(key) : undefined;
       if (cached) {
         msg.payload = await cached;
@@ -91,9 +97,9 @@ function register(RED: NodeAPI): void {
       if (!latent) {
         rejected++;
         const answer = refuse(f, decodeError!);
-        remember(key, Promise.resolve(answer));
+        answers.set(key, Promise.resolve(answer));
         msg.payload = answer;
-        msg.result = { error: decodeError, gateway: f.gatewayId, seq: f.seq };
+        msg.result = { error: decodeError, gateway, seq: f.seq };
         send(msg);
         throw new Error(decodeError!);
       }
@@ -104,13 +110,13 @@ function register(RED: NodeAPI): void {
         const body = { ...answerBody(result), source: 'cloud', latencyMs: Date.now() - f.timestampMs };
         return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
       })();
-      remember(key, inferred.then((r) => r.answer));
+      answers.set(key, inferred.then((r) => r.answer));
       // A failed run must not leave a rejected answer cached for the resend.
       inferred.catch(() => answers.delete(key));
       const { body, answer } = await inferred;
       results++;
       msg.payload = answer;
-      msg.result = { ...body, gateway: f.gatewayId, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
+      msg.result = { ...body, gateway, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
       msg.timing = { ...(msg.timing as object | undefined), tailMs: performance.now() - started };
       status.update();
       send(msg);

@@ -10,7 +10,7 @@ export const ALL_NODES = [
 ].map((type) => require(`../../nodes/${type}/${type}`));
 
 // Core nodes the shipped flows use besides ours (the helper preloads only catch/status/complete).
-export const CORE_NODES = ['common/21-debug.js', 'common/90-comment.js', 'function/15-change.js'].map((file) => require(`@node-red/nodes/core/${file}`));
+export const CORE_NODES = ['common/21-debug.js', 'common/90-comment.js', 'common/60-link.js', 'function/15-change.js'].map((file) => require(`@node-red/nodes/core/${file}`));
 
 export { helper };
 

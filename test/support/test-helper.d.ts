@@ -8,6 +8,8 @@ declare module 'node-red-node-test-helper' {
     unload(): Promise<void>;
     getNode(id: string): import('node-red').Node & { receive(msg: object): void };
     settings(s: object): void;
+    /** A sinon spy on the runtime's log: each call's first argument is {level, id, type, msg}. */
+    log(): { args: [{ level: number; id?: string; type?: string; msg: unknown }][] };
   }
   const helper: Helper;
   export default helper;

@@ -1,0 +1,116 @@
+"""The unit search for a model that exists only as ONNX: bank.py's training loop and
+evaluation, with the frozen tail converted from ONNX and the labels replaced by the
+original model's own answers (distillation needs no labels).
+
+Rows are measured on VALIDATION (agreement with the original model, ideal bytes under
+the integer tables counted on the training features); the shipped bank is the Pareto
+front of those rows, so no level is beaten by a smaller one.
+"""
+import torch
+import torch.nn.functional as F
+
+import bank
+
+
+def feature_distortion(scale):
+    """Fallback when the tail cannot run in PyTorch: MSE on the split tensor, in units
+    of the features' variance so one lambda grid serves every model."""
+    def distortion(recon, feats, teach, y):
+        mse = F.mse_loss(recon, feats) / scale
+        return mse, {"mse": mse}
+    return distortion
+
+
+def unit_factory(split_shape, final_relu):
+    return lambda c, s, q: bank.Unit(c, s, q, split_shape=split_shape, final_relu=final_relu)
+
+
+def evaluate(unit, tail, train_feats, val_feats, val_teacher, fallback):
+    """bank.evaluate_unit on validation. With the tail, accuracy = top-1 agreement with
+    the original model; in the fallback the "tail" is the identity and the measure is
+    the share of positions whose strongest channel survives (plus the relative MSE)."""
+    y = val_feats.float().argmax(1) if fallback else val_teacher.argmax(1)
+    ev = bank.evaluate_unit(unit, tail, train_feats, val_feats, y)
+    if fallback:
+        var = float(val_feats.float().var())
+        ev["relMse"] = float(F.mse_loss(ev["logits"].float(), val_feats.float())) / var
+    ev["measure"] = "featureArgmax" if fallback else "top1"
+    return ev
+
+
+def row_of(spec, unit, ev, info, epochs):
+    row = bank.make_row(spec, unit, ev, info, 1.0, epochs, "search")
+    row["positions"] = ev["symbolShape"][1] * ev["symbolShape"][2]
+    if "relMse" in ev:
+        row["relMse"] = ev["relMse"]
+    return row
+
+
+def refit_epochs(specs, i, deadline, seconds_per_epoch, log):
+    """Epochs for the units still to train, from the time the last one really took (the
+    machine may be slower or busier than the probe said); at least 1, at most planned."""
+    import time
+    left = deadline - time.time()
+    n_left = len(specs) - i
+    fit = int(max(1, left // max(1e-9, seconds_per_epoch * n_left)))
+    for s in specs[i:]:
+        if fit < s["epochs"]:
+            log("  behind the budget: %d epochs for the %d remaining units" % (fit, n_left))
+        s["epochs"] = min(s["epochs"], fit)
+
+
+def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log, progress, deadline=None):
+    """Train every spec, evaluate on validation; returns the search results."""
+    views = [(feats["train"], teacher["train"])]
+    labels = teacher["train"].argmax(1)
+    if fallback:
+        distortion = feature_distortion(float(feats["train"][:512].float().var()))
+    else:
+        # label-free: the "labels" are the original model's top-1, so CE + KD is pure
+        # distillation and the logged "acc" is agreement
+        distortion = bank.label_distortion(cfg)
+    out = []
+    for i, spec in enumerate(specs):
+        label = "c%d-s%d lambda %g step %g" % (spec["channels"], spec["stride"], spec["lambda"], spec["step"])
+        unit, info = bank.train_unit(
+            spec, tail, views, labels, cfg, cfg["seed"] + 100 + i, log,
+            epochs=spec.get("epochs"), distortion=distortion,
+            new_unit=unit_factory(split_shape, final_relu),
+            on_step=lambda k, total: progress.step("search", i, len(specs), k, total, label))
+        ev = evaluate(unit, tail, feats["train"], feats["val"], teacher["val"], fallback)
+        row = row_of(spec, unit, ev, info, spec.get("epochs") or cfg["search_epochs"])
+        row["index"] = i
+        log("    -> val agreement %.4f idealBytes %.2f q[%d,%d]" % (
+            row["accuracy"], row["idealBytes"], row["quant"]["min"], row["quant"]["max"]))
+        out.append({"spec": spec, "row": row, "unit": unit, "eval": ev})
+        if deadline and i + 1 < len(specs):
+            refit_epochs(specs, i + 1, deadline, info["seconds"] / max(1, row["epochs"]), log)
+    return out
+
+
+def front(results, fixed_rows=()):
+    """The Pareto front (bytes down, agreement up) over the trained units and the
+    levels that come with the bundle (its 8-bit level); everything dominated is dropped."""
+    rows = [r["row"] for r in results] + list(fixed_rows)
+    keep = bank.pareto_front(rows)
+    return [r for r in keep if any(r is x["row"] for x in results)], [r for r in keep if any(r is f for f in fixed_rows)]
+
+
+@torch.no_grad()
+def probe_seconds_per_step(tail, feats, cfg, split_shape, final_relu, spec, steps=4):
+    """Seconds per training step of the largest unit, to fit the search into --minutes."""
+    import time
+    unit = unit_factory(split_shape, final_relu)(spec["channels"], spec["stride"], spec["step"])
+    x = feats["train"][:cfg["batch_size"]].float()
+    with torch.enable_grad():
+        opt = torch.optim.Adam(unit.parameters(), lr=1e-4)
+        t0 = None
+        for k in range(steps + 1):
+            if k == 1:
+                t0 = time.time()  # the first step pays for allocations
+            z = unit.enc(x) / spec["step"]
+            loss = tail(unit.dec(bank.ste_round(z) * spec["step"])).float().square().mean() + unit.prior.bits(z).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return (time.time() - t0) / steps

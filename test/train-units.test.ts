@@ -1,0 +1,142 @@
+// split-dnn train-units on a model the project exports itself: the shipped Fashion-MNIST
+// head and tail composed into one ONNX graph, cut again by split-dnn split (8-bit level
+// only), then trained with --quick from unlabeled PNGs. The learned bank must beat the
+// 8-bit coding by 5x in bytes at 98% agreement on the held-out test images, load in the
+// runtime, pass split-dnn eval and run in a Node-RED flow; Ctrl-C must leave the input
+// bundle exactly as it was.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { splitModel } from '../lib/split';
+import { loadBundle, ModelRuntime, Manifest, preprocessPixels } from '../lib/model';
+import { readFashionMnistTest } from '../lib/eval/idx';
+import { encodePng } from '../hardware/image';
+import { argmax } from '../lib/exit/policy';
+import { composeHeadTail, readOnnx, repoRoot, saveOnnx } from './support/onnx-build';
+import { REPO, tempDir } from './support/paths';
+import { helper, startRed, stopRed, loadFlow, Collector, modelReady, modelNode, tab, catcher } from './support/red';
+
+const SHIPPED = path.join(repoRoot(), 'models', 'fmnist-cnn');
+const CLI = path.join(REPO, 'dist', 'bin', 'split-dnn.js');
+const IMAGES = 2400;
+const work = tempDir('train-units');
+const split = path.join(work, 'split');
+const images = path.join(work, 'images');
+const trained = path.join(work, 'trained');
+let report: { test: { count: number; rates: { level: number; name: string; agreement: number; codedBytes: number }[]; exitDefault: { exitRate: number; agreement: number } | null }; seconds: number };
+let manifest: Manifest;
+
+/** Every file of a folder with its sha256 (what "left as it was" means). */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const full = path.join(dir, f);
+    if (fs.statSync(full).isFile()) out[f] = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+  }
+  return out;
+}
+
+before(async () => {
+  const full = path.join(work, 'fmnist-full.onnx');
+  saveOnnx(full, composeHeadTail(readOnnx(path.join(SHIPPED, 'head.onnx')), readOnnx(path.join(SHIPPED, 'tail.onnx')), 'features', 'logits'));
+  await splitModel({ model: full, at: 'features', calibrate: SHIPPED, out: split });
+  const set = await readFashionMnistTest();
+  assert.ok(set, 'Debian dataset-fashion-mnist is installed');
+  fs.mkdirSync(images);
+  for (let i = 0; i < IMAGES; i++) {
+    fs.writeFileSync(path.join(images, `frame-${String(i).padStart(5, '0')}.png`), encodePng(set.images.subarray(i * 784, (i + 1) * 784), { width: 28, height: 28, channels: 1 }));
+  }
+});
+after(async () => { await stopRed(); });
+
+test('Ctrl-C during training leaves the input bundle exactly as it was', { timeout: 180_000 }, async () => {
+  const before = snapshot(split);
+  const child = spawn(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--quick', '--nice', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const inSearch = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.includes('search ')) resolve();
+  }));
+  await inSearch; // the trainer is running and the temporary bundle exists
+  assert.ok(fs.readdirSync(work).some((f) => f.startsWith('split.train-units-')), 'work happens in a temporary folder beside the bundle');
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, err.slice(-500));
+  assert.match(err, /input bundle/);
+  assert.deepEqual(snapshot(split), before);
+  assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('split.')), [], 'no temporary folder left behind');
+});
+
+test('--quick: a bank that beats the 8-bit level by 5x in bytes at >= 98% agreement on held-out images', { timeout: 600_000 }, async () => {
+  const run = spawnSync(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--out', trained, '--quick', '--minutes', '8', '--nice', '10', '--json'], { encoding: 'utf8', timeout: 590_000 });
+  assert.equal(run.status, 0, `${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`);
+  report = JSON.parse(run.stdout);
+  manifest = (await loadBundle(trained)).manifest;
+  const int8 = report.test.rates.find((r) => manifest.rates[r.level].unit === undefined);
+  assert.ok(int8, 'the split\'s 8-bit level is compared on the same test images');
+  const learned = report.test.rates.filter((r) => manifest.rates[r.level].unit !== undefined);
+  assert.ok(learned.length >= 2, `${learned.length} learned levels`);
+  const good = learned.filter((r) => r.agreement >= 0.98 && r.codedBytes * 5 <= int8!.codedBytes);
+  assert.ok(good.length >= 1, `no unit at >= 98% and <= ${(int8!.codedBytes / 5).toFixed(0)} B: ${JSON.stringify(report.test.rates)}`);
+  console.log(`# train-units --quick: ${report.seconds.toFixed(0)} s; ${report.test.rates.map((r) => `${r.name} ${r.codedBytes.toFixed(1)} B ${(r.agreement * 100).toFixed(1)}%`).join(', ')}`);
+});
+
+test('the shipped bank is the validation Pareto front; the split and the exit table are recorded', () => {
+  const rates = manifest.rates;
+  const val = rates.map((r) => ({ bytes: Number(r.measured?.idealBytes), acc: Number(r.measured?.accuracy ?? 0), r }));
+  for (let i = 1; i < val.length; i++) {
+    // learned levels carry their validation figures; each is bigger and better than the one before
+    if (rates[i].unit === undefined || rates[i - 1].unit === undefined) continue;
+    assert.ok(val[i].bytes > val[i - 1].bytes && val[i].acc > val[i - 1].acc, `level ${i} is dominated by level ${i - 1}`);
+    assert.equal(rates[i].measured?.dataset, 'validation');
+  }
+  const t = manifest.training as { split: { counts: Record<string, number>; sha256: Record<string, string> } };
+  assert.equal(t.split.counts.train + t.split.counts.val + t.split.counts.test, IMAGES);
+  assert.equal(report.test.count, t.split.counts.test);
+  assert.ok(manifest.head.exitLogits, 'the exit is an output of head.onnx');
+  assert.ok(manifest.exit && manifest.exit.calibration.length >= 5);
+  assert.equal((manifest.exit as { dataset?: string }).dataset, 'validation');
+  assert.ok(report.test.exitDefault && report.test.exitDefault.exitRate > 0.2, JSON.stringify(report.test.exitDefault));
+});
+
+test('split-dnn eval accepts the trained bundle and measures every level', () => {
+  const run = spawnSync(process.execPath, [CLI, 'eval', '--bundle', trained, '--samples-only', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.samples.rates.length, manifest.rates.length);
+  assert.ok(r.samples.exitAccuracy > 0.5, 'the grafted exit classifies');
+});
+
+test('a flow runs the trained bundle: split-head → early-exit-gate → bottleneck-encode → tail-infer', { timeout: 60_000 }, async () => {
+  const rt = await ModelRuntime.open(trained, { workers: 1 });
+  const frames = await readFashionMnistTest();
+  const n = 40;
+  const input = preprocessPixels(rt.manifest, frames!.images.subarray(0, n * 784), n);
+  const want = await rt.tail((await rt.head(input, n)).features, n);
+  await rt.close();
+  const level = report.test.rates.filter((r) => r.agreement >= 0.98).sort((a, b) => a.codedBytes - b.codedBytes)[0].level;
+  await startRed();
+  await loadFlow([tab, modelNode(trained),
+    { id: 'head', type: 'split-head', z: 'f1', model: 'model', wires: [['gate']] },
+    { id: 'gate', type: 'early-exit-gate', z: 'f1', model: 'model', mode: 'threshold', threshold: String(manifest.exit!.defaultThreshold), wires: [['answers'], ['enc']] },
+    { id: 'enc', type: 'bottleneck-encode', z: 'f1', model: 'model', rate: String(level), gateway: 'gw-units', link: '', wires: [['tail']] },
+    { id: 'tail', type: 'tail-infer', z: 'f1', model: 'model', wires: [['answers']] },
+    { id: 'answers', type: 'helper', z: 'f1' }, ...catcher]);
+  await modelReady();
+  const answers = new Collector('answers');
+  const caught = new Collector('caught');
+  for (let i = 0; i < n; i++) helper.getNode('head').receive({ payload: Buffer.from(frames!.images.subarray(i * 784, (i + 1) * 784)), index: i });
+  const got = await answers.wait(n);
+  let same = 0; let exited = 0;
+  for (const msg of got) {
+    const r = (msg.result ?? msg.payload) as { index: number; source?: string };
+    if (r.source === 'edge') exited++;
+    if (r.index === argmax(want, (msg.index as number) * 10, 10)) same++;
+  }
+  assert.equal(caught.messages.length, 0);
+  assert.ok(exited > 0 && exited < n, `${exited}/${n} exited at the edge`);
+  assert.ok(same >= n - 2, `${same}/${n} answers agree with the original model`);
+});
