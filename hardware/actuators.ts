@@ -36,6 +36,24 @@ export function isClassResult(v: unknown): v is ClassResult {
   return !!r && typeof r === 'object' && typeof r.label === 'string' && typeof r.confidence === 'number' && r.confidence >= 0 && r.confidence <= 1;
 }
 
+interface Found { label?: unknown; index?: unknown; probability?: unknown; score?: unknown }
+
+/**
+ * The class an answer of any task gives an actuator: a classification as it is; from a
+ * multilabel or detection answer the best-scoring class found that the mapping lists (any,
+ * when it lists none), so "relay on while a person is detected" works; nothing found is a
+ * result of confidence 0 (output off, servo at rest). null: not an answer.
+ */
+export function classResultFor(mapping: ActuatorMapping, answer: unknown): ClassResult | null {
+  if (isClassResult(answer)) return answer;
+  const a = answer as { positive?: unknown; detections?: unknown } | null;
+  const list = Array.isArray(a?.positive) ? a!.positive as Found[] : Array.isArray(a?.detections) ? a!.detections as Found[] : null;
+  if (!list) return null;
+  const found = list.map((f) => ({ label: String(f.label ?? f.index), index: typeof f.index === 'number' ? f.index : undefined, confidence: Number(f.probability ?? f.score) }))
+    .filter((f) => f.confidence >= 0 && f.confidence <= 1 && (!mapping.labels.length || mapping.labels.some((l) => l === f.label || l === String(f.index))));
+  return found.sort((x, y) => y.confidence - x.confidence)[0] ?? { label: '', confidence: 0 };
+}
+
 /** Whether the result names one of the mapping's labels (by name or class index). */
 export function matches(mapping: ActuatorMapping, result: ClassResult): boolean {
   if (result.confidence < mapping.minConfidence) return false;

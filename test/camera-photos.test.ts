@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { helper, stopRed, startRed } from './support/red';
+import { helper, stopRed, startRed, loadFlow, Collector, modelReady, modelNode, tab } from './support/red';
 import { StatusLog } from './support/hardware-red';
 import { tempDir } from './support/paths';
 import { saveOnnx, repoRoot } from './support/onnx-build';
@@ -19,10 +19,11 @@ import { loadCameraFlow, triggerEach, writeCameraFiles, pngOf, jpegOf } from './
 import { splitDnn } from './support/cli';
 import { parsePrometheus, sampleValue } from './support/prometheus';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
-import { Image, Manifest, decodeImage, imageToInput, loadBundle } from '../lib/model';
-import { taskFor, TaskResult, DetectionResult } from '../lib/task';
+import { Image, Manifest, ModelRuntime, decodeImage, imageToInput, loadBundle } from '../lib/model';
+import { sampleCheck } from '../lib/ota/sample-check';
+import { taskFor, TaskResult, DetectionResult, TensorsResult } from '../lib/task';
 import { matchCount } from '../lib/task/boxes';
-import { fleetOfProcess } from '../lib/metrics';
+import { fleetOfProcess, outcomeOf } from '../lib/metrics';
 import type { CandidateTensor } from '../lib/split';
 
 const work = tempDir('camera-photos');
@@ -56,8 +57,8 @@ async function splitBundle(name: string, model: string, at: string, ...extra: st
 }
 
 /** The cuts `split --list` offers at a feature map (C×H×W, H > 1), in graph order. */
-function spatialCuts(model: string): CandidateTensor[] {
-  const list = JSON.parse(splitDnn('split', '--model', model, '--list', '--json').out) as CandidateTensor[];
+function spatialCuts(model: string, ...extra: string[]): CandidateTensor[] {
+  const list = JSON.parse(splitDnn('split', '--model', model, '--list', '--json', ...extra).out) as CandidateTensor[];
   return list.filter((c) => !c.crossing && !c.unused && !c.refused && c.type === 'float32' && c.dims.length === 4 && c.dims[2] > 1);
 }
 
@@ -174,4 +175,59 @@ test('camera → flow, SSD-style detector (letterbox, fill 114): boxes arrive at
   assert.ok((2 * matched) / boxes >= 0.85, `${matched} boxes matched at IoU 0.5 of ${boxes / 2} on average`);
   assert.equal(await metric('split_dnn_detected_objects_total', { gateway: 'gw-det', source: 'cloud' }), objects);
   await original.release();
+
+  // An update to this bundle passes the gateway's sample check, by box agreement (its sample labels are placeholders).
+  const rt = await ModelRuntime.open(dir, { workers: 1 });
+  const check = await sampleCheck(rt).finally(() => rt.close());
+  assert.ok(check.passed, String(check.reason));
+  assert.equal(check.rates[0].measure, 'boxes@0.5');
+
+  // The bundle's sample set has placeholder labels (one byte cannot hold boxes): the demo camera sends none.
+  await helper.unload();
+  await loadFlow([tab, modelNode(dir), { id: 'cam', type: 'sample-source', z: 'f1', model: 'model', fps: '10', limit: '0', autostart: false, wires: [['out']] }, { id: 'out', type: 'helper', z: 'f1' }]);
+  await modelReady();
+  const out = new Collector('out');
+  helper.getNode('cam').receive({ payload: 2 });
+  assert.ok((await out.wait(2)).every((m) => !('label' in m) && (m.payload as Buffer).length === 3 * 224 * 224));
+});
+
+test('camera → flow, a multi-label sigmoid model and an FPN with a dense output: label sets and raw tensors arrive at the gateway as the original gives them, counted by task', async () => {
+  const cases = [
+    { name: 'multilabel', kind: 'multilabel', shape: ['--input-shape', '1,3,224,224'] },
+    { name: 'fpn', kind: 'tensors', shape: [] as string[] },
+  ];
+  for (const c of cases) {
+    const modelFile = path.join(repoRoot(), 'test', 'models', `${c.name}.onnx`);
+    const at = spatialCuts(modelFile, ...c.shape).at(-1)!.name;
+    // The bundle declares its resize, so the camera and the reference below prepare images alike.
+    const { dir, manifest } = await splitBundle(c.name, modelFile, at, ...c.shape, '--resize', 'crop', ...IMAGENET);
+    assert.equal(manifest.task?.kind ?? 'classification', c.kind);
+    const cameraDir = path.join(work, `camera-${c.name}`);
+    const files = writeCameraFiles(cameraDir, held.slice(0, 3));
+    Object.assign(process.env, { SPLIT_DNN_BUNDLE: dir, SPLIT_DNN_GATEWAY: `gw-${c.name}` });
+    const flow = await loadCameraFlow(cameraDir);
+    await triggerEach(flow, files.length);
+    const answers = await flow.results.wait(files.length, 60_000);
+    const original = await ort.InferenceSession.create(modelFile);
+    let same = 0;
+    for (const m of answers) {
+      const answer = m.payload as TaskResult & { source: string };
+      assert.equal(answer.kind, c.kind);
+      const want = await originalAnswer(original, manifest, decodeImage(fs.readFileSync(path.join(cameraDir, files[m.sampleIndex as number]))));
+      if (answer.kind === 'multilabel') {
+        if (outcomeOf(want, answer) === 'correct') same++;
+      } else if (answer.kind === 'tensors') {
+        // Every output with the original's dims; values within the 8-bit split's error.
+        const w = (want as TensorsResult).outputs;
+        assert.deepEqual(Object.keys(answer.outputs), Object.keys(w));
+        const err = Math.max(...Object.keys(w).flatMap((k) => w[k].data.map((v, i) => Math.abs(v - answer.outputs[k].data[i]))));
+        assert.deepEqual(Object.keys(w).map((k) => answer.outputs[k].dims), Object.keys(w).map((k) => w[k].dims));
+        if (err < 0.5) same++;
+      }
+    }
+    assert.ok(same >= files.length - 1, `${c.name}: ${same} of ${files.length} answers as the original model's`);
+    assert.equal(await metric('split_dnn_task_results_total', { gateway: `gw-${c.name}`, source: 'cloud', task: c.kind }), files.length);
+    await original.release();
+    await helper.unload();
+  }
 });

@@ -7,7 +7,7 @@ import { MockBinding } from '@serialport/binding-mock';
 import { Firmata as MockFirmata } from 'mock-firmata';
 import { BoardConnection, BoardState, cachedBoardCount, IoPlugin } from '../hardware/board';
 import { AnalogSampler, AnalogReading, AnalogWindow, DigitalTrigger, TriggerEvent, parsePins } from '../hardware/sensors';
-import { Actuator, commandFor, ActuatorMapping } from '../hardware/actuators';
+import { Actuator, commandFor, classResultFor, ActuatorMapping } from '../hardware/actuators';
 import { FakeArduino, FIRMATA_MODE } from './support/fake-arduino';
 
 const open: BoardConnection[] = [];
@@ -131,6 +131,13 @@ test('actuators: the mapping alone (no board)', () => {
   assert.deepEqual(commandFor(m, { label: 'Sneaker', confidence: 0.5 }), { kind: 'servo', angle: 0 });
   assert.deepEqual(commandFor({ ...m, kind: 'led', drive: 'confidence' }, { label: 'Bag', confidence: 0.8 }), { kind: 'led', on: true, brightness: 204 });
   assert.throws(() => new Actuator({} as BoardConnection, { ...m, minConfidence: 2 }), /minimum confidence must be 0\.\.1/);
+  // Detection and multilabel answers: the best-scoring listed class found drives the output.
+  const boxes = (...found: Array<[string, number]>) => ({ kind: 'detection', detections: found.map(([label, score], index) => ({ box: [0, 0, 1, 1], index, label, score })) });
+  assert.deepEqual(commandFor(m, classResultFor(m, boxes(['Shirt', 0.99], ['Sneaker', 0.8], ['Bag', 0.7]))!), { kind: 'servo', angle: 45 }, 'Sneaker, the best listed');
+  assert.deepEqual(commandFor(m, classResultFor(m, boxes(['Shirt', 0.99]))!), { kind: 'servo', angle: 0 }, 'nothing listed found: rest');
+  assert.deepEqual(commandFor(m, classResultFor(m, boxes())!), { kind: 'servo', angle: 0 });
+  assert.deepEqual(classResultFor(m, { kind: 'multilabel', positive: [{ index: 4, label: 'Bag', probability: 0.9 }] }), { label: 'Bag', index: 4, confidence: 0.9 });
+  assert.equal(classResultFor(m, { kind: 'tensors', outputs: {} }), null, 'raw tensors drive nothing');
   assert.throws(() => parsePins('A0, x9'), /pin "x9" is neither/);
 });
 

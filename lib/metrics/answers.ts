@@ -11,8 +11,7 @@ export type AnswerKind = 'classification' | 'multilabel' | 'detection' | 'tensor
 /** An answer as it reaches the edge's outputs: one of lib/task's results, or an error. */
 export interface AnyAnswer {
   kind?: unknown; index?: unknown; label?: unknown; error?: unknown;
-  positive?: unknown; detections?: unknown; outputs?: unknown;
-  [k: string]: unknown;
+  positive?: unknown; detections?: unknown; outputs?: unknown; confidence?: unknown;
 }
 
 interface Found { box?: unknown; index?: unknown; label?: unknown }

@@ -181,7 +181,7 @@ export function imageSpec(m: Pick<Manifest, 'input'>): { shape: FrameShape; fit:
  * one. A node's own `fit` applies only when the manifest declares no resize.
  */
 export function frameConversion(m: Pick<Manifest, 'input'>, own: { fit?: Fit; invert?: boolean } = {}): { shape: FrameShape; opts: ConvertOptions } {
-  if (m.input.shape.length !== 4) {
+  if (m.input.shape && m.input.shape.length !== 4) { // (the splitter passes a partial input before the shape is final)
     throw new ImageError(`the model's input [${m.input.shape}] is not an image (batch, channels, height, width): send a Float32Array or one ${m.input.source.channels}×${m.input.source.height}×${m.input.source.width} uint8 frame`);
   }
   const spec = imageSpec(m);

@@ -3,7 +3,14 @@ import { promises as fs } from 'node:fs';
 import type { Bundle } from './bundle';
 import { pixelsPerFrame } from './preprocess';
 
-export interface SampleSet { images: Uint8Array; labels: Uint8Array; count: number; pixelsPerImage: number }
+export interface SampleSet {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  pixelsPerImage: number;
+  /** false when the labels are placeholders (a detection or multilabel bundle's one byte per sample cannot hold its answer). */
+  labelled: boolean;
+}
 
 export async function readSamples(bundle: Bundle): Promise<SampleSet> {
   const spec = bundle.manifest.samples;
@@ -13,7 +20,8 @@ export async function readSamples(bundle: Bundle): Promise<SampleSet> {
   if (images.length !== spec.count * per || labels.length !== spec.count) {
     throw new Error(`bundle ${bundle.dir}: sample files do not hold ${spec.count} samples of ${per} pixels`);
   }
-  return { images: new Uint8Array(images), labels: new Uint8Array(labels), count: spec.count, pixelsPerImage: per };
+  const labelled = !String(spec.labelSource ?? '').startsWith('none');
+  return { images: new Uint8Array(images), labels: new Uint8Array(labels), count: spec.count, pixelsPerImage: per, labelled };
 }
 
 export function sampleImage(set: SampleSet, i: number): Uint8Array {

@@ -1,7 +1,7 @@
 // board-actuator: classification results → an LED, a relay or a servo on a gateway-board.
 // The mapping (which labels, what confidence, on-off or proportional) is the node's config.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Actuator, ActuatorKind, ActuatorMapping, isClassResult } from '../../hardware/actuators';
+import { Actuator, ActuatorKind, ActuatorMapping, classResultFor } from '../../hardware/actuators';
 import { parsePin } from '../../hardware/sensors';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import { boardStatus, GatewayBoardNode } from '../gateway-board/board-status';
@@ -66,10 +66,11 @@ function register(RED: NodeAPI): void {
         send(msg);
         return;
       }
-      if (!isClassResult(msg.payload)) {
-        throw new Error(`msg.payload must be a result {label, confidence 0..1, index?} as early-exit-gate or mqtt-transmit send it, got ${JSON.stringify(msg.payload)?.slice(0, 80)}`);
+      const found = classResultFor(actuator.mapping, msg.payload);
+      if (!found) {
+        throw new Error(`msg.payload must be a result {label, confidence 0..1, index?}, {positive: [...]} or {detections: [...]} as early-exit-gate or mqtt-transmit send it, got ${JSON.stringify(msg.payload)?.slice(0, 80)}`);
       }
-      const cmd = actuator.handle(msg.payload);
+      const cmd = actuator.handle(found);
       handled++;
       lastText = cmd.kind === 'servo' ? `${cmd.angle}°` : cmd.kind === 'led' && def.drive === 'confidence' ? `${cmd.brightness}/255` : cmd.on ? 'on' : 'off';
       (msg as Record<string, unknown>).actuator = { ...cmd, pin: actuator.mapping.pin, applied: actuator.connected };

@@ -30,7 +30,8 @@ function register(RED: NodeAPI): void {
       next = (next + 1) % set.count;
       sent++;
       // A copy: downstream nodes may keep or alter the payload.
-      this.send({ payload: Buffer.from(sampleImage(set, i)), label: set.labels[i], sampleIndex: i, capturedAt: Date.now() });
+      // Placeholder labels (a bundle whose task answers more than a class) would score every answer wrong.
+      this.send({ payload: Buffer.from(sampleImage(set, i)), ...(set.labelled ? { label: set.labels[i] } : {}), sampleIndex: i, capturedAt: Date.now() });
       status.update();
       return true;
     };
