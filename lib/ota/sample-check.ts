@@ -40,8 +40,10 @@ async function taskCheck(rt: ModelRuntime, inputs: Float32Array, n: number, tole
     const a = task.agreement(unsplit, outputs);
     const claimed = (r.measured?.agreement as { value?: number } | undefined)?.value;
     // maxAbsError is lower-is-better: allow twice the claimed error.
-    const passed = a.measure === 'maxAbsError' ? claimed === undefined || a.value <= 2 * claimed + 1e-6 : a.value >= Math.max(0.5, (claimed ?? 1) - tolerance);
-    rates.push({ level: r.level, accuracy: a.value, required: a.measure === 'maxAbsError' ? claimed ?? Infinity : Math.max(0.5, (claimed ?? 1) - tolerance), passed, measure: a.measure });
+    const lowerIsBetter = a.measure === 'maxAbsError';
+    const required = lowerIsBetter ? claimed ?? Infinity : Math.max(0.5, (claimed ?? 1) - tolerance);
+    const passed = lowerIsBetter ? claimed === undefined || a.value <= 2 * claimed + 1e-6 : a.value >= required;
+    rates.push({ level: r.level, accuracy: a.value, required, passed, measure: a.measure });
   }
   const failed = rates.find((r) => !r.passed);
   const reason = failed ? `rate ${failed.level}: agreement ${failed.accuracy.toFixed(4)} on ${n} samples, needs ${failed.required.toFixed(4)}` : null;
@@ -54,13 +56,12 @@ export async function sampleCheck(rt: ModelRuntime, opts: SampleCheckOptions = {
   const set = await readSamples(rt.bundle);
   const n = Math.min(set.count, opts.limit ?? 256);
   if (n === 0) throw new Error('the bundle has an empty sample set: nothing to check it with');
-  if ((m.task?.kind ?? 'classification') !== 'classification') {
-    return taskCheck(rt, preprocessPixels(m, set.images.subarray(0, n * set.pixelsPerImage), n), n, opts.tolerance ?? 0.05, started);
-  }
+  const inputs = preprocessPixels(m, set.images.subarray(0, n * set.pixelsPerImage), n);
+  if ((m.task?.kind ?? 'classification') !== 'classification') return taskCheck(rt, inputs, n, opts.tolerance ?? 0.05, started);
   const classes = m.labels.length;
   const floor = opts.minAccuracy ?? Math.min(1, 2 / classes);
   const tolerance = opts.tolerance ?? 0.05;
-  const head = await rt.head(preprocessPixels(m, set.images.subarray(0, n * set.pixelsPerImage), n), n);
+  const head = await rt.head(inputs, n);
   const rates: RateCheck[] = [];
   for (const r of m.rates) {
     const codec = new RateCodec(r);
