@@ -8,6 +8,7 @@ import {
   HEADER_FIXED_BYTES,
   JsonObject,
   KIND_CODE,
+  KNOWN_FLAGS_MASK,
   MAGIC0,
   MAGIC1,
   MODEL_ID_BYTES,
@@ -40,6 +41,9 @@ export function encodeFrame(input: FrameInput, limits?: Partial<FrameLimits>): B
   if (typeof input !== 'object' || input === null) throw new WireError('BAD_INPUT', 'frame', 'expected a frame object');
   if (!FRAME_KINDS.includes(input.kind)) throw new WireError('BAD_KIND', 'kind', `unknown kind ${String(input.kind)}`);
   checkUint(input.rateLevel, 0xff, 'rateLevel');
+  const flags = input.flags ?? 0;
+  checkUint(flags, 0xff, 'flags');
+  checkFlags(flags);
   checkUint(input.bootId, 0xffffffff, 'bootId');
   checkUint(input.seq, 0xffffffff, 'seq');
   if (!Number.isSafeInteger(input.timestampMs) || input.timestampMs < 0) {
@@ -61,7 +65,7 @@ export function encodeFrame(input: FrameInput, limits?: Partial<FrameLimits>): B
   out[1] = MAGIC1;
   out[OFFSET.version] = WIRE_VERSION;
   out[OFFSET.kind] = KIND_CODE[input.kind];
-  out[OFFSET.flags] = 0;
+  out[OFFSET.flags] = flags;
   out[OFFSET.rateLevel] = input.rateLevel;
   out.set(modelId, OFFSET.modelId);
   out.writeUInt32LE(input.bootId, OFFSET.bootId);
@@ -173,7 +177,7 @@ export function decodeFrame(buf: Uint8Array, limits?: Partial<FrameLimits>): Fra
   const kind = kindFromCode(kindCode);
   if (kind === undefined) throw new WireError('BAD_KIND', 'kind', `unknown kind ${kindCode}`);
   const flags = r.u8('flags');
-  if (flags !== 0) throw new WireError('BAD_FLAGS', 'flags', `reserved flags 0x${flags.toString(16)} set`);
+  checkFlags(flags);
   const rateLevel = r.u8('rateLevel');
   const modelId = Buffer.from(r.take(MODEL_ID_BYTES, 'modelId')).toString('hex');
   const bootId = r.u32('bootId');
@@ -216,5 +220,12 @@ export function decodeFrame(buf: Uint8Array, limits?: Partial<FrameLimits>): Fra
     payload,
   };
   if (body !== undefined) frame.body = body;
+  if (flags !== 0) frame.flags = flags;
   return frame;
+}
+
+function checkFlags(flags: number): void {
+  if ((flags & ~KNOWN_FLAGS_MASK) !== 0) {
+    throw new WireError('BAD_FLAGS', 'flags', `reserved flags 0x${(flags & ~KNOWN_FLAGS_MASK).toString(16)} set`);
+  }
 }

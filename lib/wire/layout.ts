@@ -69,7 +69,13 @@ export interface Frame {
   payload: Uint8Array;
   /** result/birth/death: the parsed payload (set by decodeFrame). */
   body?: JsonObject;
+  /** Bit set of FRAME_FLAGS; absent means 0. Unknown bits are refused on decode. */
+  flags?: number;
 }
+
+/** Frame flag bits. `audit`: an exited frame sent so the cloud can check the edge's answer. */
+export const FRAME_FLAGS = { audit: 0x01 } as const;
+export const KNOWN_FLAGS_MASK = FRAME_FLAGS.audit;
 
 export interface FrameLimits {
   /** Largest payload accepted (bytes). */

@@ -15,6 +15,8 @@ export interface FrameSpec {
   timestampMs: number;
   shape: number[];
   payloadHex: string;
+  /** Absent means 0 (the decoder then leaves the field out). */
+  flags?: number;
 }
 export type WireCase = { name: string; hex: string; limits?: Partial<FrameLimits> } & (
   | { expect: 'accept'; frame: FrameSpec }
@@ -52,7 +54,7 @@ function toRaw(f: FrameSpec): Raw {
     magic: [0x53, 0x44],
     version: 1,
     kind: KIND[f.kind],
-    flags: 0,
+    flags: f.flags ?? 0,
     rateLevel: f.rateLevel,
     modelId: Array.from(Buffer.from(f.modelId, 'hex')),
     bootId: f.bootId,
@@ -202,7 +204,8 @@ export function wireCases(featuresPayloadHex: string): WireCase[] {
   reject('magic-http', { ...f, magic: [0x47, 0x45] }, 'BAD_MAGIC', 'magic');
   for (const v of [0, 2, 255]) reject(`version-${v}`, rawWith({ version: v }), 'BAD_VERSION', 'version');
   for (const k of [0, 6, 255]) reject(`kind-${k}`, rawWith({ kind: k }), 'BAD_KIND', 'kind');
-  for (const fl of [1, 0x80]) reject(`flags-${fl}`, rawWith({ flags: fl }), 'BAD_FLAGS', 'flags');
+  accept('features-audit-flag', spec('features', { flags: 1 }));
+  for (const fl of [2, 0x80, 0x81]) reject(`flags-${fl}`, rawWith({ flags: fl }), 'BAD_FLAGS', 'flags');
   reject('timestamp-2^53', rawWith({ tsLow: 0, tsHigh: 0x200000 }), 'BAD_TIMESTAMP', 'timestampMs');
   reject('timestamp-2^64-1', rawWith({ tsLow: 0xffffffff, tsHigh: 0xffffffff }), 'BAD_TIMESTAMP', 'timestampMs');
 
