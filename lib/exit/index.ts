@@ -1,1 +1,5 @@
 export * from './policy';
+export * from './risk';
+export * from './confseq';
+export * from './guard';
+export * from './ledger';
