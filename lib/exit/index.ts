@@ -3,3 +3,4 @@ export * from './risk';
 export * from './confseq';
 export * from './guard';
 export * from './ledger';
+export * from './promise';

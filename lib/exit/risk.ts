@@ -91,16 +91,17 @@ export function candidateThresholds(samples: RiskSample[], count = 100): number[
   return [...out].sort((a, b) => b - a);
 }
 
-/** The exited count, losses and bounds of one threshold on the calibration split. */
-export function riskAt(samples: RiskSample[], threshold: number, epsilon: number, delta: number): RiskPoint {
-  let exited = 0;
-  let losses = 0;
-  for (const s of samples) if (s.confidence >= threshold) { exited++; losses += s.loss; }
-  return {
-    threshold, exited, losses, exitRate: samples.length ? exited / samples.length : 0,
-    pValue: exited ? binomialCdf(losses, exited, epsilon) : 1,
-    upper: clopperPearsonUpper(losses, exited, delta),
-  };
+/** Counts at one threshold of a calibration split: what exits and how many of those are wrong. */
+export interface RiskCount { threshold: number; exited: number; losses: number }
+
+/** The counts at each threshold; what the manifest stores, so a gate can certify any (epsilon, delta). */
+export function riskTable(samples: RiskSample[], thresholds = candidateThresholds(samples)): RiskCount[] {
+  return [...thresholds].sort((a, b) => b - a).map((threshold) => {
+    let exited = 0;
+    let losses = 0;
+    for (const s of samples) if (s.confidence >= threshold) { exited++; losses += s.loss; }
+    return { threshold, exited, losses };
+  });
 }
 
 /**
@@ -108,7 +109,7 @@ export function riskAt(samples: RiskSample[], threshold: number, epsilon: number
  * certified while its p-value is <= delta, and the first that fails stops the walk. The
  * sequence is fixed before looking at the losses, so the family-wise error stays <= delta.
  */
-export function learnThenTest(samples: RiskSample[], epsilon: number, delta: number, thresholds = candidateThresholds(samples)): RiskChoice {
+export function certify(table: RiskCount[], total: number, epsilon: number, delta: number): RiskChoice {
   checkLevel('epsilon', epsilon);
   checkLevel('delta', delta);
   const tested: RiskPoint[] = [];
@@ -116,14 +117,35 @@ export function learnThenTest(samples: RiskSample[], epsilon: number, delta: num
   // Thresholds that exit too few samples to ever pass (even with no loss) are skipped: that
   // depends on the confidences only, not the losses, so the sequence stays fixed in advance.
   const fewest = Math.ceil(Math.log(delta) / Math.log1p(-epsilon));
-  for (const t of [...thresholds].sort((a, b) => b - a)) {
-    const p = riskAt(samples, t, epsilon, delta);
-    if (p.exited < fewest) continue;
+  for (const c of [...table].sort((a, b) => b.threshold - a.threshold)) {
+    if (c.exited < fewest) continue;
+    const p: RiskPoint = {
+      ...c, exitRate: total ? c.exited / total : 0,
+      pValue: binomialCdf(c.losses, c.exited, epsilon), upper: clopperPearsonUpper(c.losses, c.exited, delta),
+    };
     tested.push(p);
     if (p.pValue > delta) break;
     chosen = p;
   }
   return { epsilon, delta, threshold: chosen?.threshold ?? null, exitRate: chosen?.exitRate ?? 0, upper: chosen?.upper ?? null, tested };
+}
+
+export function learnThenTest(samples: RiskSample[], epsilon: number, delta: number, thresholds?: number[]): RiskChoice {
+  return certify(riskTable(samples, thresholds), samples.length, epsilon, delta);
+}
+
+/**
+ * The guard's ladder: the threshold certified at epsilon, then those certified at epsilon/2,
+ * /4, /8 (each exits less and is surer), then no exits at all.
+ */
+export function rungsFor(table: RiskCount[], total: number, epsilon: number, delta: number): number[] {
+  const out = new Set<number>();
+  for (let e = epsilon; e >= epsilon / 8; e /= 2) {
+    const t = certify(table, total, e, delta).threshold;
+    if (t !== null) out.add(t);
+  }
+  out.add(Number.POSITIVE_INFINITY);
+  return [...out].sort((a, b) => a - b);
 }
 
 /** epsilon and delta must be in (0, 1): refused with a message that says which and why. */
