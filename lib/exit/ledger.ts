@@ -65,3 +65,10 @@ export const auditRoutes = {
     return true;
   },
 };
+
+/** msg.audit as the gate set it, or null: what encode and the link need to route an audit. */
+export interface AuditTag { gate: string; id: number; copy: boolean }
+export function auditTag(v: unknown): AuditTag | null {
+  const a = v as Partial<AuditTag> | null | undefined;
+  return a && typeof a.gate === 'string' && typeof a.id === 'number' ? { gate: a.gate, id: a.id, copy: a.copy === true } : null;
+}
