@@ -29,11 +29,13 @@ export class ConfidenceSequence {
   push(loss: 0 | 1): void {
     // Bets use only the past (the running mean, shrunk towards 1/2), as Ville's inequality needs.
     const mean = (this.losses + 0.5) / (this.n + 1);
-    const variance = Math.max(mean * (1 - mean), 1e-4);
     for (let i = 0; i < GRID; i++) {
       const m = this.grid[i];
-      const lamBelow = clamp((m - mean) / (variance + (m - mean) ** 2), 0, 0.5 / (1 - m));
-      const lamAbove = clamp((mean - m) / (variance + (mean - m) ** 2), 0, 0.5 / m);
+      // Kelly's bet for a Bernoulli against rate m, at the running estimate; capped so one
+      // loss costs at most half the wealth.
+      const kelly = (mean - m) / (m * (1 - m));
+      const lamBelow = clamp(-kelly, 0, 0.5 / (1 - m));
+      const lamAbove = clamp(kelly, 0, 0.5 / m);
       this.below[i] += Math.log(1 - lamBelow * (loss - m));
       this.above[i] += Math.log(1 + lamAbove * (loss - m));
     }

@@ -5,6 +5,9 @@
 // the last change. Every change carries the evidence it was made on.
 import { ConfidenceSequence, type Bounds } from './confseq';
 
+const LATEST = 200;
+const MIN_SEEN = 20;
+
 export interface GuardOptions {
   /** Thresholds from the certified one (index 0) up to the most conservative; Infinity = no exits. */
   rungs: number[];
@@ -35,6 +38,8 @@ export class ExitGuard {
   audits = 0;
   disagreements = 0;
   readonly changes: GuardChange[] = [];
+  /** The latest audits (confidence, loss), to choose how far a tighten must go. */
+  private readonly latest: { confidence: number; loss: 0 | 1 }[] = [];
 
   constructor(o: GuardOptions) {
     if (!o.rungs.length) throw new Error('ExitGuard needs at least one threshold');
@@ -51,6 +56,11 @@ export class ExitGuard {
   /** Frames at or above this confidence are audit candidates: the certified rung, whatever the current one. */
   get auditFloor(): number { return this.rungs[0]; }
   get tightened(): boolean { return this.index > 0; }
+  /** The latest audits disagree more than epsilon (a point estimate, not yet proof): audit more. */
+  get suspicious(): boolean {
+    const b = this.recent.bounds();
+    return (b.n >= 5 && b.losses > this.epsilon * b.n) || (this.looser !== null && this.sinceChange.n < 50);
+  }
 
   /** The live bounds on the disagreement of the answers exited at the current threshold. */
   bounds(): Bounds { return this.sinceChange.bounds(); }
@@ -62,6 +72,8 @@ export class ExitGuard {
   record(confidence: number, loss: 0 | 1): GuardChange | null {
     this.audits++;
     this.disagreements += loss;
+    this.latest.push({ confidence, loss });
+    if (this.latest.length > LATEST) this.latest.shift();
     if (confidence >= this.threshold) {
       this.sinceChange.push(loss);
       this.recent.push(loss);
@@ -70,7 +82,7 @@ export class ExitGuard {
     const now = this.sinceChange.bounds();
     const block = this.recent.bounds();
     if (now.lower > this.epsilon || block.lower > this.epsilon) {
-      if (this.index < this.rungs.length - 1) return this.move(+1, now.lower > this.epsilon ? now : block);
+      if (this.index < this.rungs.length - 1) return this.move(this.tightenTo() - this.index, now.lower > this.epsilon ? now : block);
     } else if (this.looser) {
       const l = this.looser.bounds();
       if (l.upper <= this.epsilon) return this.move(-1, l);
@@ -82,7 +94,21 @@ export class ExitGuard {
     return null;
   }
 
-  private move(step: 1 | -1, evidence: Bounds): GuardChange {
+  /**
+   * Where a broken promise sends the gate: the loosest tighter rung at which the latest audits
+   * show at most epsilon/2 disagreement on at least MIN_SEEN of them, else no exits at all.
+   * Only a guess at where to go: the rung must then hold under its own audits.
+   */
+  private tightenTo(): number {
+    for (let r = this.index + 1; r < this.rungs.length - 1; r++) {
+      const seen = this.latest.filter((a) => a.confidence >= this.rungs[r]);
+      const lost = seen.reduce((n, a) => n + a.loss, 0);
+      if (seen.length >= MIN_SEEN && lost <= (this.epsilon / 2) * seen.length) return r;
+    }
+    return this.rungs.length - 1;
+  }
+
+  private move(step: number, evidence: Bounds): GuardChange {
     const from = this.threshold;
     this.index += step;
     this.sinceChange = new ConfidenceSequence(this.delta);

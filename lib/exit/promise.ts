@@ -65,7 +65,10 @@ export class ExitPromise {
   draw(index: number, confidence: number, exited: boolean, now = Date.now()): AuditTicket | null {
     this.paused = this.ledger.stalled(now);
     if (this.paused || confidence < this.guard.auditFloor || this.settings.auditShare === 0) return null;
-    if (this.random() >= this.settings.auditShare) return null;
+    // While the latest audits look worse than epsilon, or just after a change, audits go up
+    // (x5, at most half the frames) so evidence comes fast; the budget still caps them.
+    const share = this.guard.suspicious ? Math.min(0.5, 5 * this.settings.auditShare) : this.settings.auditShare;
+    if (this.random() >= share) return null;
     const minute = Math.floor(now / 60_000);
     if (minute !== this.budgetMinute) { this.budgetMinute = minute; this.budgetUsed = 0; }
     if (this.settings.auditBudget && this.budgetUsed >= this.settings.auditBudget) return null;

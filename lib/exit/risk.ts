@@ -135,14 +135,21 @@ export function learnThenTest(samples: RiskSample[], epsilon: number, delta: num
 }
 
 /**
- * The guard's ladder: the threshold certified at epsilon, then those certified at epsilon/2,
- * /4, /8 (each exits less and is surer), then no exits at all.
+ * The guard's ladder: the threshold certified at epsilon, those certified at epsilon/2 .. /32
+ * (each exits less and is surer), thresholds that exit 90%, 80% .. 10% of the calibration
+ * split, then no exits at all.
  */
 export function rungsFor(table: RiskCount[], total: number, epsilon: number, delta: number): number[] {
+  const base = certify(table, total, epsilon, delta).threshold;
   const out = new Set<number>();
-  for (let e = epsilon; e >= epsilon / 8; e /= 2) {
+  for (let e = epsilon; e >= epsilon / 32; e /= 2) {
     const t = certify(table, total, e, delta).threshold;
     if (t !== null) out.add(t);
+  }
+  const byRate = [...table].sort((a, b) => a.threshold - b.threshold);
+  for (let rate = 0.9; rate > 0.05; rate -= 0.1) {
+    const t = byRate.find((c) => c.exited <= rate * total)?.threshold;
+    if (t !== undefined && (base === null || t > base)) out.add(t);
   }
   out.add(Number.POSITIVE_INFINITY);
   return [...out].sort((a, b) => a - b);
