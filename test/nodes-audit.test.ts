@@ -8,6 +8,9 @@ import { BUNDLE } from './support/paths';
 import { ModelRuntime, readSamples, sampleImage } from '../lib/model';
 import { decodeFrame, FRAME_FLAGS } from '../lib/wire';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
+import { FleetStats } from '../lib/metrics';
+import type { PromiseReport } from '../lib/exit';
+import { parsePrometheus, sampleValue } from './support/prometheus';
 
 let rt: ModelRuntime;
 let broker: EmbeddedBroker;
@@ -86,6 +89,19 @@ test('promise mode: audit copies are answered by the cloud and compared, never e
   assert.equal(disagree, expected, 'disagreements counted = audited exits whose cloud answer differs');
   // An exited answer was not changed by its audit.
   for (const m of exited.messages) assert.equal((m.payload as { source: string }).source, 'edge');
+  // The next exit carries the live evidence, and /metrics exports it.
+  const again = Number(exited.messages[0].sampleIndex);
+  helper.getNode('head').receive({ payload: await pixels(again), sampleIndex: again });
+  const last = (await exited.wait(exited.messages.length + 1)).at(-1)!;
+  const report = (last.exit as { promise: PromiseReport }).promise;
+  assert.deepEqual([report.audits, report.disagreements, report.epsilon], [counted, disagree, 0.02]);
+  assert.ok(report.upper > report.lower && report.upper <= 1);
+  const fleet = new FleetStats();
+  fleet.exit('gw-a', { kind: 'classification', outcome: 'agree', threshold: (last.exit as { threshold: number }).threshold, promise: report } as never);
+  const metrics = parsePrometheus(await fleet.registry.metrics());
+  assert.equal(sampleValue(metrics, 'split_dnn_exit_audit_upper', { gateway: 'gw-a' }), report.upper);
+  assert.equal(sampleValue(metrics, 'split_dnn_exit_audits', { gateway: 'gw-a', outcome: 'disagree' }), disagree);
+  assert.equal(sampleValue(metrics, 'split_dnn_exit_promise_epsilon', { gateway: 'gw-a' }), 0.02);
 });
 
 test('promise mode: a broker outage pauses the audit; no evidence is counted until answers return', async () => {

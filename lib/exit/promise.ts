@@ -33,6 +33,8 @@ export function riskCounts(risk: ExitRisk, loss: PromiseLoss): { threshold: numb
   return risk.table.map((r) => ({ threshold: r.threshold, exited: r.exited, losses: loss === 'error' ? r.wrong! : r.disagree }));
 }
 
+export interface PromiseReport { epsilon: number; delta: number; audits: number; disagreements: number; lower: number; upper: number; tightened: boolean; paused: boolean }
+
 export interface AuditTicket { id: number; copy: boolean }
 
 export class ExitPromise {
@@ -75,6 +77,12 @@ export class ExitPromise {
     this.budgetUsed++;
     this.audited++;
     return { id: this.ledger.open(index, confidence, now), copy: exited };
+  }
+
+  /** What split-stats shows and /metrics exports: the promise and the live evidence on it. */
+  report(): PromiseReport {
+    const b = this.guard.bounds();
+    return { epsilon: this.settings.epsilon, delta: this.settings.delta, audits: b.n, disagreements: b.losses, lower: b.lower, upper: b.upper, tightened: this.guard.tightened, paused: this.paused };
   }
 
   /** The cloud's answer to an audit; returns the change it caused, or undefined if the audit is unknown or stale. */

@@ -129,7 +129,7 @@ function register(RED: NodeAPI): void {
       if (refused) throw new Error(`promise mode refused: ${refused}`);
       if (promise) t = promise.threshold;
       const d = decide(logits, 0, classes, rt.manifest.exit?.confidence ?? 'max_softmax', t);
-      msg.exit = { index: d.index, confidence: d.confidence, threshold: t, exited: d.exit };
+      msg.exit = { index: d.index, confidence: d.confidence, threshold: t, exited: d.exit, ...(promise ? { promise: promise.report() } : {}) };
       const ticket = promise?.draw(d.index, d.confidence, d.exit) ?? null;
       if (d.exit) {
         exited++;
