@@ -132,7 +132,8 @@ function register(RED: NodeAPI): void {
         context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference });
       } else {
         // The answer goes to the gateway of the topic its frame came on, when it came over the link.
-        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined);
+        const compact = msg.answer instanceof Uint8Array ? msg.answer : undefined; // tail-infer's compact answer
+        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined, compact);
       }
       status.update();
     });
