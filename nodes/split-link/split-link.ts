@@ -3,7 +3,7 @@
 // properties, so they are encrypted with credentialSecret and not exported.
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { EdgeLink } from '../../lib/link/edge-link';
+import { DEFAULT_COALESCE_MS, EdgeLink } from '../../lib/link/edge-link';
 import { CloudLink } from '../../lib/link/cloud-link';
 import type { LinkSettings } from '../../lib/link/connect';
 
@@ -11,6 +11,7 @@ interface SplitLinkDef extends NodeDef {
   broker: string; protocol: string; clientId: string; gateway: string; group: string;
   verifyServer: boolean; caFile: string; certFile: string; keyFile: string;
   outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string; batch: string; keepalive: string;
+  coalesce?: string; answerForm?: 'compact' | 'json';
 }
 interface SplitLinkCredentials { username?: string; password?: string }
 
@@ -57,8 +58,11 @@ function register(RED: NodeAPI): void {
       window: Number(def.window) || undefined,
       resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
       maxBatch: Number(def.batch) || undefined,
+      coalesceMs: def.coalesce === undefined || def.coalesce === '' ? DEFAULT_COALESCE_MS : Number(def.coalesce),
     }));
-    this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined }));
+    this.cloud = () => (cloud ??= CloudLink.open({
+      settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined, jsonAnswers: def.answerForm === 'json',
+    }));
 
     this.on('close', (_removed: boolean, done: () => void) => {
       const closing = [edge?.then((l) => l.close()), cloud?.then((l) => l.close())];
