@@ -26,10 +26,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** ORT's first runs allocate and optimise: the first seconds are not what is measured. */
 const WARMUP_MS = 5000;
 
-interface Run { seconds: number; fps: number; kbit: number; thenKbit: number; link: ShapedLink; dir: string }
+export interface Run { seconds: number; fps: number; kbit: number; thenKbit: number; link: ShapedLink; dir: string }
 
 /** A gateway process whose BENCH lines are collected. */
-interface Gateway { collector: ResultCollector; stop(): Promise<void>; startedAt: number }
+export interface Gateway { collector: ResultCollector; stop(): Promise<void>; startedAt: number }
 
 function collect(proc: ChildProcess): ResultCollector {
   const c = new ResultCollector();
@@ -38,12 +38,12 @@ function collect(proc: ChildProcess): ResultCollector {
   return c;
 }
 
-async function startPipelineEdge(run: Run, rate: string, name: string): Promise<Gateway> {
+export async function startPipelineEdge(run: Run, rate: string, name: string, linkSettings: Record<string, string> = {}): Promise<Gateway> {
   const flow = readFlow('edge.json');
   patch(flow, 'edge-camera', { fps: String(run.fps), limit: String(Math.ceil(run.fps * (run.seconds + 10))), autostart: true });
   patch(flow, 'edge-encode', { rate });
   // A slow link holds frames for seconds; a resend would only queue a second copy behind them.
-  patch(flow, 'cfg-link', { resendAfter: '600', window: '256' });
+  patch(flow, 'cfg-link', { resendAfter: '600', window: '256', ...linkSettings });
   const results = flow.find((n) => n.id === 'edge-results')!;
   Object.assign(results, { type: 'function', name: 'bench results', func: RESULT_FUNCTION, outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], wires: [[]] });
   const userDir = path.join(run.dir, name);
@@ -57,7 +57,7 @@ async function startPipelineEdge(run: Run, rate: string, name: string): Promise<
   return { collector, startedAt: Date.now(), stop: async () => { await rt.stop('SIGKILL'); } };
 }
 
-async function startOffloadEdge(run: Run, codec: string, name: string, brokerUrl: string): Promise<Gateway> {
+export async function startOffloadEdge(run: Run, codec: string, name: string, brokerUrl: string): Promise<Gateway> {
   const proc = await startReady([...run.link.inNs(run.link.edgeNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'edge',
     '--broker', brokerUrl, '--codec', codec, '--fps', String(run.fps), '--frames', String(Math.ceil(run.fps * (run.seconds + 10))),
     '--gateway', name, '--bundle', BUNDLE], /camera at/, `offload ${codec} gateway`);
@@ -95,6 +95,7 @@ async function measure(run: Run, variant: string, start: () => Promise<Gateway>)
 }
 
 export async function run(args: string[]): Promise<unknown> {
+  if (flag(args, 'scenario') === 'low-rate') return (require('./link-low-rate') as typeof import('./link-low-rate')).run(args);
   const seconds = Number(flag(args, 'seconds') ?? 30);
   const fps = Number(flag(args, 'fps') ?? 400);
   const kbit = Number(flag(args, 'kbit') ?? 256);

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench -- link --scenario low-rate --json [--kbits 256,20] [--fps 10] [--seconds 60]
+ *   [--delay-ms 50] [--variants c0,c1000,c3000,c3000-r0,jpeg,png,webp]`
+ * What a camera-rate gateway costs on a metered link: the shipped edge flow (10 frames/s,
+ * the bundle's default exit threshold forwards ~10%) and the shipped cloud flow, in two
+ * network namespaces on a shaped veth pair (bench/shaped-link.ts), mosquitto on the cloud
+ * side. Bytes are counted at the IP level on both veth ends (TCP/IP headers, TCP ACKs,
+ * PUBACKs, births, health, keepalive: everything), after the warm-up, and given per
+ * forwarded frame (answered by the cloud) and per classified frame (every answer). Variants:
+ * `cN` the split pipeline with a coalescing budget of N ms at rate auto, `cN-rK` at fixed
+ * rate K; `jpeg`, `png`, `webp` offload every frame as an image to a cloud running the whole
+ * model (bench/offload.ts), measured the same way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ChildProcess } from 'node:child_process';
+import { loadBundle } from '../lib/model';
+import { BUNDLE, DIST, tempDir } from '../test/support/paths';
+import { startRuntime, Runtime } from '../test/support/runtime';
+import { freePort } from '../test/support/mosquitto';
+import { createShapedLink, startReady } from './shaped-link';
+import { summarizeSeconds } from './link-results';
+import { Gateway, Run, startOffloadEdge, startPipelineEdge } from './link';
+import { flag } from './flags';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** ORT warm-up, the first (v1) frames before the tail's first v2 answer, the birth and first status. */
+const WARMUP_MS = 8000;
+const OFFLOAD = new Set(['jpeg', 'png', 'webp']);
+
+async function measure(run: Run, variant: string, start: () => Promise<Gateway>) {
+  run.link.setRate(run.kbit);
+  await sleep(1000);
+  const gw = await start();
+  const from = gw.startedAt + WARMUP_MS;
+  const end = gw.startedAt + run.seconds * 1000;
+  await sleep(from - Date.now());
+  const b0 = run.link.ipBytes();
+  await sleep(end - Date.now());
+  const b1 = run.link.ipBytes();
+  await sleep(1500);
+  await gw.stop();
+  const s = summarizeSeconds(gw.collector.seconds, from, end);
+  const up = b1.edgeTx - b0.edgeTx;
+  const down = b1.cloudTx - b0.cloudTx;
+  const forwarded = s.bySource.cloud ?? 0;
+  const per = (bytes: number, n: number) => (n ? Math.round((bytes / n) * 10) / 10 : null);
+  return {
+    variant, kbitPerSec: run.kbit, seconds: (end - from) / 1000,
+    answers: s.answers, forwarded, forwardedPct: s.answers ? Math.round((1000 * forwarded) / s.answers) / 10 : null,
+    ipBytes: { up, down, packetsUp: b1.edgePackets - b0.edgePackets, packetsDown: b1.cloudPackets - b0.cloudPackets },
+    perForwarded: { both: per(up + down, forwarded), up: per(up, forwarded), down: per(down, forwarded) },
+    perClassified: { both: per(up + down, s.answers), up: per(up, s.answers), down: per(down, s.answers) },
+    // What the budget costs: capture → answer of the frames the cloud answered.
+    cloudP50Ms: s.cloudP50Ms, cloudP95Ms: s.cloudP95Ms, accuracy: s.accuracy,
+  };
+}
+
+function pipelineSettings(variant: string): { coalesce: string; rate: string } | null {
+  const m = /^c(\d+)(?:-r(\d+))?$/.exec(variant);
+  return m ? { coalesce: m[1], rate: m[2] ?? 'auto' } : null;
+}
+
+export async function run(args: string[]): Promise<unknown> {
+  const seconds = Number(flag(args, 'seconds') ?? 60);
+  const fps = Number(flag(args, 'fps') ?? 10);
+  const kbits = (flag(args, 'kbits') ?? '256,20').split(',').map(Number);
+  const delayMs = Number(flag(args, 'delay-ms') ?? 50);
+  const variants = (flag(args, 'variants') ?? 'c0,c1000,c3000,c3000-r0,jpeg,png,webp').split(',');
+  for (const v of variants) if (!OFFLOAD.has(v) && !pipelineSettings(v)) throw new Error(`unknown variant ${v} (cN, cN-rK, jpeg, png, webp)`);
+  const manifest = (await loadBundle(BUNDLE)).manifest;
+  const dir = tempDir('bench-low-rate');
+  const brokerPort = await freePort();
+  const link = await createShapedLink({ kbitPerSec: kbits[0], delayMs }, dir, brokerPort);
+  const stopAll: (() => Promise<unknown>)[] = [];
+  const onSignal = () => { void link.close().then(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const conf = path.join(dir, 'mosquitto.conf');
+    fs.writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\nlog_dest stderr\n`);
+    const broker = await startReady([...link.inNs(link.cloudNs), '/usr/sbin/mosquitto', '-c', conf], /running/, 'mosquitto');
+    stopAll.push(async () => broker.kill('SIGKILL'));
+    const local = `mqtt://127.0.0.1:${brokerPort}`;
+    let cloud: Runtime | null = null;
+    let offloadCloud: ChildProcess | null = null;
+    const results = [];
+    for (const kbit of kbits) {
+      const runSpec: Run = { seconds, fps, kbit, thenKbit: kbit, link, dir };
+      for (const variant of variants) {
+        const name = `gw-${variant}-${kbit}`;
+        const split = pipelineSettings(variant);
+        if (!split) {
+          offloadCloud ??= await startReady([...link.inNs(link.cloudNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'cloud', '--broker', local, '--bundle', BUNDLE], /ready/, 'offload cloud');
+          const p = offloadCloud;
+          stopAll.push(async () => p.kill('SIGKILL'));
+          results.push(await measure(runSpec, `${variant} offload`, () => startOffloadEdge(runSpec, variant, name, link.brokerUrl)));
+        } else {
+          if (!cloud) {
+            cloud = await startRuntime(['--role', 'cloud', '--user-dir', path.join(dir, 'cloud'), '--reset-flows', '--gateway', 'cloud', '--broker', local, '--mqtt-version', '5', '--bundle', BUNDLE], {}, link.inNs(link.cloudNs));
+            await cloud.waitFor(/\[mqtt-transmit:from gateways\] link connected/);
+            const c = cloud;
+            stopAll.push(() => c.stop('SIGKILL'));
+          }
+          const label = `split, coalesce ${split.coalesce} ms, rate ${split.rate}`;
+          results.push(await measure(runSpec, label, () => startPipelineEdge(runSpec, split.rate, name, { coalesce: split.coalesce })));
+        }
+        console.error(`low-rate bench: ${JSON.stringify(results[results.length - 1])}`);
+      }
+    }
+    return {
+      bench: 'link', scenario: 'low-rate', bundle: `${manifest.name} ${manifest.version}`, cameraFps: fps, secondsPerVariant: seconds, warmupMs: WARMUP_MS,
+      link: { kbitPerSec: kbits, delayMsEachWay: delayMs, counted: 'IP bytes on both veth ends (Ethernet header taken off), every packet' },
+      goals: { perForwardedBoth: '<= 120 B at 10 fps', perClassified: '<= 15 B' },
+      results,
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
+    await link.close();
+  }
+}
