@@ -1,7 +1,7 @@
 // Health of one runtime on the control plane: a retained status (what runs, how long,
 // how deep the outbox is, what went wrong, CPU and memory), looked at on an interval and
-// republished when what it says changed (bundle, update, errors, outbox empty or its order
-// of magnitude), on a slow heartbeat, and on every reconnect; a pong for every ping (fresh
+// republished when what it says changed (bundle, update, errors, an outbox backlog of 100,
+// 1000, ... frames), on a slow heartbeat, and on every reconnect; a pong for every ping (fresh
 // figures on demand), and on the cloud the fleet as a list. A metered link pays ~400 B per
 // status; every 10 s that was more than the frames of a 1 frame/s gateway.
 import { EventEmitter } from 'node:events';
@@ -87,8 +87,9 @@ export class StatusReporter {
 
   /** What counts as news: everything but the figures that always move (CPU, memory, uptime, the exact outbox depth). */
   private said(parts: StatusParts): string {
+    // Frames waiting for their answer are the normal state of a link; a backlog of 100 or more, and each tenfold, is news.
     const pending = parts.outbox?.pending ?? 0;
-    const outbox = parts.outbox ? { ...parts.outbox, pending: pending ? Math.floor(Math.log10(pending)) + 1 : 0 } : null;
+    const outbox = parts.outbox ? { ...parts.outbox, pending: pending >= 100 ? Math.floor(Math.log10(pending)) : 0 } : null;
     return JSON.stringify({ ...parts, outbox });
   }
 
