@@ -11,14 +11,11 @@
  * rate K; `jpeg`, `png`, `webp` offload every frame as an image to a cloud running the whole
  * model (bench/offload.ts), measured the same way.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ChildProcess } from 'node:child_process';
 import { loadBundle } from '../lib/model';
-import { BUNDLE, DIST, tempDir } from '../test/support/paths';
-import { startRuntime, Runtime } from '../test/support/runtime';
+import { BUNDLE, tempDir } from '../test/support/paths';
 import { freePort } from '../test/support/mosquitto';
-import { createShapedLink, startReady } from './shaped-link';
+import { createShapedLink } from './shaped-link';
+import { CloudSide } from './cloud-side';
 import { summarizeSeconds } from './link-results';
 import { Gateway, Run, startOffloadEdge, startPipelineEdge } from './link';
 import { flag } from './flags';
@@ -72,18 +69,9 @@ export async function run(args: string[]): Promise<unknown> {
   const dir = tempDir('bench-low-rate');
   const brokerPort = await freePort();
   const link = await createShapedLink({ kbitPerSec: kbits[0], delayMs }, dir, brokerPort);
-  const stopAll: (() => Promise<unknown>)[] = [];
-  const onSignal = () => { void link.close().then(() => process.exit(130)); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const side = new CloudSide(link, dir, brokerPort);
   try {
-    const conf = path.join(dir, 'mosquitto.conf');
-    fs.writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\nlog_dest stderr\n`);
-    const broker = await startReady([...link.inNs(link.cloudNs), '/usr/sbin/mosquitto', '-c', conf], /running/, 'mosquitto');
-    stopAll.push(async () => broker.kill('SIGKILL'));
-    const local = `mqtt://127.0.0.1:${brokerPort}`;
-    let cloud: Runtime | null = null;
-    let offloadCloud: ChildProcess | null = null;
+    await side.startBroker();
     const results = [];
     for (const kbit of kbits) {
       const runSpec: Run = { seconds, fps, kbit, thenKbit: kbit, link, dir };
@@ -91,17 +79,10 @@ export async function run(args: string[]): Promise<unknown> {
         const name = `gw-${variant}-${kbit}`;
         const split = pipelineSettings(variant);
         if (!split) {
-          offloadCloud ??= await startReady([...link.inNs(link.cloudNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'cloud', '--broker', local, '--bundle', BUNDLE], /ready/, 'offload cloud');
-          const p = offloadCloud;
-          stopAll.push(async () => p.kill('SIGKILL'));
+          await side.offload();
           results.push(await measure(runSpec, `${variant} offload`, () => startOffloadEdge(runSpec, variant, name, link.brokerUrl)));
         } else {
-          if (!cloud) {
-            cloud = await startRuntime(['--role', 'cloud', '--user-dir', path.join(dir, 'cloud'), '--reset-flows', '--gateway', 'cloud', '--broker', local, '--mqtt-version', '5', '--bundle', BUNDLE], {}, link.inNs(link.cloudNs));
-            await cloud.waitFor(/\[mqtt-transmit:from gateways\] link connected/);
-            const c = cloud;
-            stopAll.push(() => c.stop('SIGKILL'));
-          }
+          await side.pipeline();
           const label = `split, coalesce ${split.coalesce} ms, rate ${split.rate}`;
           results.push(await measure(runSpec, label, () => startPipelineEdge(runSpec, split.rate, name, { coalesce: split.coalesce })));
         }
@@ -115,9 +96,6 @@ export async function run(args: string[]): Promise<unknown> {
       results,
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
-    await link.close();
+    await side.close();
   }
 }

@@ -16,9 +16,10 @@ import { ChildProcess } from 'node:child_process';
 import { loadBundle } from '../lib/model';
 import { BUNDLE, DIST, tempDir } from '../test/support/paths';
 import { readFlow, patch } from '../test/support/flows';
-import { startRuntime, Runtime } from '../test/support/runtime';
+import { startRuntime } from '../test/support/runtime';
 import { freePort } from '../test/support/mosquitto';
 import { createShapedLink, ShapedLink, startReady } from './shaped-link';
+import { CloudSide } from './cloud-side';
 import { RESULT_FUNCTION, ResultCollector, summarizeSeconds } from './link-results';
 import { flag } from './flags';
 
@@ -107,35 +108,18 @@ export async function run(args: string[]): Promise<unknown> {
   const dir = tempDir('bench-link');
   const brokerPort = await freePort();
   const link = await createShapedLink({ kbitPerSec: kbit, delayMs }, dir, brokerPort);
-  const stopAll: (() => Promise<unknown>)[] = [];
-  // An interrupted bench must not leave namespaces behind.
-  const onSignal = () => { void link.close().then(() => process.exit(130)); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const side = new CloudSide(link, dir, brokerPort);
   try {
-    const conf = path.join(dir, 'mosquitto.conf');
-    fs.writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\nlog_dest stderr\n`);
-    const broker = await startReady([...link.inNs(link.cloudNs), '/usr/sbin/mosquitto', '-c', conf], /running/, 'mosquitto');
-    stopAll.push(async () => broker.kill('SIGKILL'));
-    const local = `mqtt://127.0.0.1:${brokerPort}`;
-    let cloud: Runtime | null = null;
-    let offloadCloud: ChildProcess | null = null;
+    await side.startBroker();
     const runSpec: Run = { seconds, fps, kbit, thenKbit, link, dir };
     const results = [];
     for (const variant of variants) {
       const name = `gw-${variant}`;
       if (variant === 'png' || variant === 'webp') {
-        offloadCloud ??= await startReady([...link.inNs(link.cloudNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'cloud', '--broker', local, '--bundle', BUNDLE], /ready/, 'offload cloud');
-        const p = offloadCloud;
-        stopAll.push(async () => p.kill('SIGKILL'));
+        await side.offload();
         results.push(await measure(runSpec, `${variant} offload`, () => startOffloadEdge(runSpec, variant, name, link.brokerUrl)));
       } else {
-        if (!cloud) {
-          cloud = await startRuntime(['--role', 'cloud', '--user-dir', path.join(dir, 'cloud'), '--reset-flows', '--gateway', 'cloud', '--broker', local, '--mqtt-version', '5', '--bundle', BUNDLE], {}, link.inNs(link.cloudNs));
-          await cloud.waitFor(/\[mqtt-transmit:from gateways\] link connected/);
-          const c = cloud;
-          stopAll.push(() => c.stop('SIGKILL'));
-        }
+        await side.pipeline();
         results.push(await measure(runSpec, variant === 'auto' ? 'split, rate auto' : `split, rate ${variant} (${manifest.rates[Number(variant)].name})`, () => startPipelineEdge(runSpec, variant, name)));
       }
       console.error(`link bench: ${JSON.stringify(results[results.length - 1])}`);
@@ -154,9 +138,6 @@ export async function run(args: string[]): Promise<unknown> {
       } : null,
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
-    await link.close();
+    await side.close();
   }
 }

@@ -13,9 +13,13 @@
 // keeps every frame it accepts and says why until they can.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
-import { decodeFrame, decodeFrameV2, encodeBatch, encodeFeaturesV2, encodeFrame, framesOf, isFrameV2, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
+import { decodeFrame, encodeBatch, encodeFeaturesV2, encodeFrame, framesOf, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
 import { AnswerReader, EdgeWire, IncomingAnswer, parseAnswer, readWithLoadedManifest } from './wire-context';
 import { LinkBytes } from './link-bytes';
+import { Coalescer } from './coalesce';
+import type { EdgeLinkStats } from './edge-stats';
+
+export type { EdgeLinkStats };
 import { Outbox, OutboxOptions } from './outbox';
 import { connectWhenReady, describeLinkError, disableNagle, LinkSettings, ConnectionStore } from './connect';
 import { Refusal, RefusalReason } from './identity';
@@ -54,23 +58,6 @@ export interface EdgeLinkOptions {
 /** split-link's coalescing budget unless set (ms): the README's byte table measures 0, 1000 and 3000. */
 export const DEFAULT_COALESCE_MS = 1000;
 
-export interface EdgeLinkStats {
-  state: 'connecting' | 'connected' | 'disconnected' | 'closed';
-  pending: number; inflight: number; published: number; messages: number; resent: number; answered: number;
-  duplicates: number; dropped: number;
-  /** Answers that did not parse, and answers that did not echo their frame (refused; the frame stays pending). */
-  malformedAnswers: number; refusedAnswers: number;
-  rttMsP50: number | null; rttMsP95: number | null;
-  /** Accept → answer (the wait in the outbox included), what a latency target is about. */
-  latencyMsP50: number | null; latencyMsP95: number | null;
-  /** How long the oldest pending frame has waited; null when nothing is pending. */
-  oldestPendingMs: number | null;
-  ackedBytesPerSec: number; lastError: string | null; durable: boolean;
-  /** Bytes of the frames published (v1 or v2 as sent), and TCP bytes written/read on the socket (all connections). */
-  frameBytesSent: number; linkBytesSent: number; linkBytesReceived: number;
-  /** Frames sent at QoS 0 and at QoS 1 (before an answer confirmed the topic, or after a frame went unanswered). */
-  qos0: number; qos1: number; wire: 1 | 2;
-}
 
 const NO_MODEL = '0000000000000000';
 
@@ -94,8 +81,7 @@ export class EdgeLink extends EventEmitter {
   private readonly socketBytes = new LinkBytes();
   /** An answer came on this connection and none has gone missing since: frames can skip the PUBACK. */
   private confirmed = false;
-  private readonly coalesceMs: number;
-  private coalesceTimer: NodeJS.Timeout | null = null;
+  private readonly coalescer: Coalescer;
   /** Pending frames published at least once (or replayed from disk): publishing one again is a resend, whatever the cause. */
   private readonly sentBefore = new Set<string>();
   private stopConnecting: () => void = () => undefined;
@@ -120,7 +106,7 @@ export class EdgeLink extends EventEmitter {
       this.sentBefore.add(key);
       this.wire.learn(decodeFrame(frame).modelId);
     }
-    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 0);
+    this.coalescer = new Coalescer(opts.coalesceMs ?? 0, () => this.pump());
     this.window = opts.window ?? 256;
     this.resendAfterMs = opts.resendAfterMs ?? 10_000;
     this.publishWindow = Math.max(1, opts.publishWindow ?? 2);
@@ -268,21 +254,11 @@ export class EdgeLink extends EventEmitter {
    * waited its budget (frames replayed from disk have). Else the pump runs again when it has.
    */
   private ripe(): boolean {
-    if (!this.coalesceMs || this.outbox.size - this.inflight.size >= this.maxBatch) return true;
-    let oldest: number | null = null;
+    if (!this.coalescer.budgetMs || this.outbox.size - this.inflight.size >= this.maxBatch) return true;
     for (const [key] of this.outbox.entries()) {
-      if (this.inflight.has(key)) continue;
-      oldest = this.acceptedAt.get(key) ?? 0;
-      break;
+      if (!this.inflight.has(key)) return this.coalescer.due(this.acceptedAt.get(key) ?? 0);
     }
-    if (oldest === null) return true;
-    const wait = oldest + this.coalesceMs - Date.now();
-    if (wait <= 0) return true;
-    if (!this.coalesceTimer) {
-      this.coalesceTimer = setTimeout(() => { this.coalesceTimer = null; this.pump(); }, wait);
-      this.coalesceTimer.unref();
-    }
-    return false;
+    return true;
   }
 
   /** The oldest pending frames not in flight that fit one message (same topic, within the caps), in the wire version each may use. */
@@ -415,7 +391,7 @@ export class EdgeLink extends EventEmitter {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     clearInterval(this.timer);
-    if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
+    this.coalescer.close();
     this.stopConnecting();
     const client = this.client;
     if (client?.connected) {
