@@ -369,7 +369,9 @@ export class EdgeLink extends EventEmitter {
     const now = Date.now();
     if (sentAt !== undefined) this.rtt.push(now - sentAt);
     const acceptedAt = this.acceptedAt.get(key);
-    if (acceptedAt !== undefined) this.latency.push(now - acceptedAt);
+    // Less the coalescing wait: the rate controller acts on the link, not on a wait the operator chose.
+    const chosen = sentAt !== undefined && acceptedAt !== undefined ? Math.min(this.coalescer.budgetMs, sentAt - acceptedAt) : 0;
+    if (acceptedAt !== undefined) this.latency.push(now - acceptedAt - Math.max(0, chosen));
     this.acceptedAt.delete(key);
     this.throughput.add(frame.length);
     this.emit('answer', f);
@@ -382,7 +384,7 @@ export class EdgeLink extends EventEmitter {
       state: this.state, pending: this.outbox.size, inflight: this.inflight.size, ...this.counts,
       dropped: this.outbox.dropped, rttMsP50: this.rtt.quantile(0.5), rttMsP95: this.rtt.quantile(0.95),
       latencyMsP50: this.latency.quantile(0.5), latencyMsP95: this.latency.quantile(0.95),
-      oldestPendingMs: oldest.done ? null : now - (this.acceptedAt.get(oldest.value[0]) ?? this.openedAt),
+      oldestPendingMs: oldest.done ? null : Math.max(0, now - (this.acceptedAt.get(oldest.value[0]) ?? this.openedAt) - this.coalescer.budgetMs),
       ackedBytesPerSec: this.throughput.perSecond(), lastError: this.lastError, durable: this.outbox.durable,
       linkBytesSent: this.socketBytes.sent, linkBytesReceived: this.socketBytes.received, wire: this.wire.peerV2 ? 2 : 1,
     };
