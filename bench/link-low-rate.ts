@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- link --scenario low-rate --json [--kbits 256,20] [--fps 10] [--seconds 60]
- *   [--delay-ms 50] [--variants c0,c1000,c3000,c3000-r0,jpeg,png,webp]`
+ *   [--delay-ms 50] [--variants c0,c1000,c3000,c5000,c5000-r0,jpeg,png,webp]`
  * What a camera-rate gateway costs on a metered link: the shipped edge flow (10 frames/s,
  * the bundle's default exit threshold forwards ~10%) and the shipped cloud flow, in two
  * network namespaces on a shaped veth pair (bench/shaped-link.ts), mosquitto on the cloud
@@ -8,7 +8,7 @@
  * PUBACKs, births, health, keepalive: everything), after the warm-up, and given per
  * forwarded frame (answered by the cloud) and per classified frame (every answer). Variants:
  * `cN` the split pipeline with a coalescing budget of N ms at rate auto, `cN-rK` at fixed
- * rate K; `jpeg`, `png`, `webp` offload every frame as an image to a cloud running the whole
+ * rate K; `idle-kN` the camera off with keepalive N s (what an idle link costs per minute); `jpeg`, `png`, `webp` offload every frame as an image to a cloud running the whole
  * model (bench/offload.ts), measured the same way.
  */
 import { loadBundle } from '../lib/model';
@@ -49,13 +49,16 @@ async function measure(run: Run, variant: string, start: () => Promise<Gateway>)
     perForwarded: { both: per(up + down, forwarded), up: per(up, forwarded), down: per(down, forwarded) },
     perClassified: { both: per(up + down, s.answers), up: per(up, s.answers), down: per(down, s.answers) },
     // What the budget costs: capture → answer of the frames the cloud answered.
+    perMinute: { up: Math.round((60 * up) / ((end - from) / 1000)), down: Math.round((60 * down) / ((end - from) / 1000)) },
     cloudP50Ms: s.cloudP50Ms, cloudP95Ms: s.cloudP95Ms, accuracy: s.accuracy,
   };
 }
 
-function pipelineSettings(variant: string): { coalesce: string; rate: string } | null {
+function pipelineSettings(variant: string): { coalesce: string; rate: string; keepalive?: string } | null {
   const m = /^c(\d+)(?:-r(\d+))?$/.exec(variant);
-  return m ? { coalesce: m[1], rate: m[2] ?? 'auto' } : null;
+  if (m) return { coalesce: m[1], rate: m[2] ?? 'auto' };
+  const idle = /^idle-k(\d+)$/.exec(variant); // camera off: what an idle link costs (keepalive, health)
+  return idle ? { coalesce: '1000', rate: 'auto', keepalive: idle[1] } : null;
 }
 
 export async function run(args: string[]): Promise<unknown> {
@@ -63,8 +66,8 @@ export async function run(args: string[]): Promise<unknown> {
   const fps = Number(flag(args, 'fps') ?? 10);
   const kbits = (flag(args, 'kbits') ?? '256,20').split(',').map(Number);
   const delayMs = Number(flag(args, 'delay-ms') ?? 50);
-  const variants = (flag(args, 'variants') ?? 'c0,c1000,c3000,c3000-r0,jpeg,png,webp').split(',');
-  for (const v of variants) if (!OFFLOAD.has(v) && !pipelineSettings(v)) throw new Error(`unknown variant ${v} (cN, cN-rK, jpeg, png, webp)`);
+  const variants = (flag(args, 'variants') ?? 'c0,c1000,c3000,c5000,c5000-r0,jpeg,png,webp').split(',');
+  for (const v of variants) if (!OFFLOAD.has(v) && !pipelineSettings(v)) throw new Error(`unknown variant ${v} (cN, cN-rK, idle-kN, jpeg, png, webp)`);
   const manifest = (await loadBundle(BUNDLE)).manifest;
   const dir = tempDir('bench-low-rate');
   const brokerPort = await freePort();
@@ -83,8 +86,9 @@ export async function run(args: string[]): Promise<unknown> {
           results.push(await measure(runSpec, `${variant} offload`, () => startOffloadEdge(runSpec, variant, name, link.brokerUrl)));
         } else {
           await side.pipeline();
-          const label = `split, coalesce ${split.coalesce} ms, rate ${split.rate}`;
-          results.push(await measure(runSpec, label, () => startPipelineEdge(runSpec, split.rate, name, { coalesce: split.coalesce })));
+          const label = split.keepalive ? `idle, keepalive ${split.keepalive} s` : `split, coalesce ${split.coalesce} ms, rate ${split.rate}`;
+          const link = { coalesce: split.coalesce, ...(split.keepalive ? { keepalive: split.keepalive } : {}) };
+          results.push(await measure(runSpec, label, () => startPipelineEdge(runSpec, split.rate, name, link, !split.keepalive)));
         }
         console.error(`low-rate bench: ${JSON.stringify(results[results.length - 1])}`);
       }

@@ -39,9 +39,9 @@ function collect(proc: ChildProcess): ResultCollector {
   return c;
 }
 
-export async function startPipelineEdge(run: Run, rate: string, name: string, linkSettings: Record<string, string> = {}): Promise<Gateway> {
+export async function startPipelineEdge(run: Run, rate: string, name: string, linkSettings: Record<string, string> = {}, camera = true): Promise<Gateway> {
   const flow = readFlow('edge.json');
-  patch(flow, 'edge-camera', { fps: String(run.fps), limit: String(Math.ceil(run.fps * (run.seconds + 10))), autostart: true });
+  patch(flow, 'edge-camera', { fps: String(run.fps), limit: String(Math.ceil(run.fps * (run.seconds + 10))), autostart: camera });
   patch(flow, 'edge-encode', { rate });
   // A slow link holds frames for seconds; a resend would only queue a second copy behind them.
   patch(flow, 'cfg-link', { resendAfter: '600', window: '256', ...linkSettings });

@@ -41,7 +41,7 @@ async function answeringCloud(t: { after(fn: () => unknown): void }) {
   return cloud;
 }
 
-test('v1 until a tail answers in v2, then v2 both ways: short topics, ~26 B frames, ~18 B compact answers, flags carried', async (t) => {
+test('v1 until a tail answers in v2, then v2 both ways: short topics, ~27 B frames, ~19 B compact answers, flags carried', async (t) => {
   const cloud = await answeringCloud(t);
   const spy = await spyOnGateway(broker.url, 'gw-2');
   t.after(() => spy.end());
