@@ -307,8 +307,10 @@ export class EdgeLink extends EventEmitter {
       stale++;
     }
     if (!stale) return;
-    // Unanswered: perhaps refused unseen at QoS 0, so the resend asks the broker for a PUBACK.
+    // Unanswered: perhaps refused unseen at QoS 0, so the resend asks the broker for a PUBACK;
+    // and a tail that lost our context (a broker that forgot the retained birth) gets it again.
     this.confirmed = false;
+    this.publishBirth();
     // From the oldest again: the stale frames are the oldest pending ones.
     this.rewind();
     this.pump();
