@@ -74,3 +74,23 @@ test('v2 refuses to write what it cannot carry: a frame of another gateway, a mo
   assert.throws(() => encodeFeaturesV2(birth, ctx), /BAD_KIND/);
   assert.throws(() => encodeFeaturesV2(decodeFrame(v1Features({ flags: 1 })), ctx) && encodeAnswerV2({ kind: 'result', flags: 4, bootId: 1, seq: 1, echo: 0, answer: Uint8Array.of(1) }, ctx), /BAD_FLAGS/);
 });
+
+test('whatever the bytes, decodeFrameV2 returns a message or throws a WireError (mutated and cut valid frames, 20,000 tries)', () => {
+  let seed = 17;
+  const rand = (n: number) => { // mulberry32
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+  const valid = cases.filter((c) => c.expect === 'accept').map((c) => Buffer.from(c.hex, 'hex'));
+  let accepted = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const original = valid[rand(valid.length)];
+    const b = Buffer.from(original);
+    for (let k = rand(4); k >= 0; k--) b[rand(b.length)] ^= 1 + rand(255);
+    const bytes = rand(5) === 0 ? b.subarray(0, rand(b.length)) : b;
+    try { decodeFrameV2(bytes, ctx); accepted++; } catch (e) { assert.ok(e instanceof WireError, `${bytes.toString('hex')}: ${String(e)}`); }
+  }
+  assert.ok(accepted < 200, `${accepted} damaged frames passed the CRC`);
+});
