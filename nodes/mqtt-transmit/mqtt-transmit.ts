@@ -98,7 +98,8 @@ function register(RED: NodeAPI): void {
           if (answer.error) this.warn(`cloud refused frame ${key}: ${String(answer.error)}`);
           // An audit's answer goes to its gate to compare; an audit copy's is never a result.
           if (ctx?.audit) auditRoutes.deliver(ctx.audit.gate, { id: ctx.audit.id, index: typeof answer.index === 'number' ? answer.index : null, ...(answer.error ? { error: String(answer.error) } : {}) });
-          if (((f.flags ?? 0) & FRAME_FLAGS.audit) !== 0) { status.update(); return; }
+          // The copy is known by its context, whatever the answer's wire version echoes; the flag covers a restart.
+          if (ctx?.audit?.copy || ((f.flags ?? 0) & FRAME_FLAGS.audit) !== 0) { status.update(); return; }
           this.send(msg);
           status.update();
         });
