@@ -6,17 +6,9 @@ import {
   binomialCdf, binomialPmf, clopperPearsonUpper, clopperPearsonLower, learnThenTest, checkLevel,
   ConfidenceSequence, ExitGuard, AuditLedger, type RiskSample,
 } from '../lib/exit';
+import { seeded } from '../bench/shifts';
 
-/** Seeded generator (mulberry32), so every run draws the same streams. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seeded;
 /** Allowed slack for a frequency over `runs` trials: 3 standard errors at rate p. */
 const slack = (p: number, runs: number) => 3 * Math.sqrt((p * (1 - p)) / runs);
 
