@@ -1,9 +1,10 @@
 // `split-dnn eval --bundle DIR [--images DIR [--labels FILE]] [--json] [--data DIR] [--samples-only]`
+import { exitOutcomes, exitRisk } from '../lib/eval/exit-risk';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { parseArgs } from './args';
 import { ModelRuntime } from '../lib/model/runtime';
-import type { Manifest } from '../lib/model/manifest';
+import type { ExitRisk, Manifest } from '../lib/model/manifest';
 import { readSamples } from '../lib/model/samples';
 import { preprocessPixels } from '../lib/model/preprocess';
 import { evaluate, EvalReport } from '../lib/eval/evaluate';
@@ -81,6 +82,8 @@ async function updateManifest(rt: ModelRuntime, report: Record<string, unknown>,
     manifest.rates[r.level].measured = { ...manifest.rates[r.level].measured, codedBytes: r.codedBytes, codedOn: test ? 'fashion-mnist-test-10k' : 'sample-set' };
   }
   manifest.measured = { ...manifest.measured, sampleSet: [compact(head), compact(all)], evaluatedBy: 'split-dnn eval --update-manifest' };
+  const risk = report.exitRisk as ExitRisk | undefined;
+  if (risk && manifest.exit) manifest.exit.risk = risk;
   await fs.writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
@@ -144,6 +147,13 @@ export async function main(argv: string[]): Promise<number> {
       const unfit = fashionMnistFits(rt.manifest);
       const test = unfit ? null : await readFashionMnistTest(String(args.data));
       report.test = test ? await evaluate(rt, test) : { skipped: unfit ?? `no Fashion-MNIST test set in ${args.data}` };
+      // The exit promise is calibrated on the first half of the test set (the validation
+      // half, as --reselect uses it); the bench reports on the other half.
+      if (test && rt.manifest.head.exitLogits) {
+        const half = Math.floor(test.count / 2);
+        const per = test.images.length / test.count;
+        report.exitRisk = exitRisk(await exitOutcomes(rt, test.images.subarray(0, half * per), half), test.labels.subarray(0, half), `fashion-mnist-test-10k, first ${half} (validation half)`);
+      }
     }
     if (args['update-manifest'] || args.reselect) await updateManifest(rt, report, !args.reselect);
     report.seconds = (Date.now() - started) / 1000;

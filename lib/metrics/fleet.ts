@@ -3,6 +3,7 @@
 // few seconds). Edge observations (exits, sent frames, answers) and cloud observations
 // (frames received, tail answers) may come from the same process (the all-in-one flow)
 // or from different ones; the summary prefers the edge's view where both exist.
+import type { PromiseReport } from '../exit/promise';
 import type { Registry } from 'prom-client';
 import { SequenceTracker } from '../link/sequence';
 import { createRegistry, SplitMetrics } from './prometheus';
@@ -142,12 +143,25 @@ export class FleetStats {
   }
 
   /** A frame answered by the early exit at the edge. */
-  exit(id: string, o: AnswerSeen & { threshold?: number }, now = Date.now()): void {
+  exit(id: string, o: AnswerSeen & { threshold?: number; promise?: PromiseReport }, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
     this.metrics.frames.inc({ gateway, path: 'exit' });
     g.window.count('exit', 1, now);
     this.setThreshold(gateway, g, o.threshold);
+    if (o.promise) this.promise(gateway, o.promise);
     this.result(gateway, g, 'edge', o, now);
+  }
+
+  /** The exit promise and its live audit evidence, as the gate reported it. */
+  private promise(gateway: string, p: PromiseReport): void {
+    const m = this.metrics;
+    m.promiseEpsilon.set({ gateway }, p.epsilon);
+    m.auditUpper.set({ gateway }, p.upper);
+    m.auditLower.set({ gateway }, p.lower);
+    m.audits.set({ gateway, outcome: 'agree' }, p.audits - p.disagreements);
+    m.audits.set({ gateway, outcome: 'disagree' }, p.disagreements);
+    const state = p.paused ? 'paused' : p.tightened ? 'tightened' : 'held';
+    for (const s of ['held', 'tightened', 'paused']) m.auditState.set({ gateway, state: s }, s === state ? 1 : 0);
   }
 
   /** A frame encoded at the edge and handed to the link. */

@@ -44,6 +44,15 @@ export interface Preprocess {
   pad?: number;
 }
 
+/** Counts of one exit threshold on a calibration split, for the exit promise (lib/exit/risk). */
+export interface RiskRow { threshold: number; exited: number; disagree: number; wrong?: number }
+/** What `split-dnn eval --update-manifest` measured for the exit promise, and thresholds it certified. */
+export interface ExitRisk {
+  dataset: string;
+  samples: number;
+  table: RiskRow[];
+  certified: { loss: 'disagreement' | 'error'; epsilon: number; delta: number; threshold: number | null; exitRate: number; upper: number | null }[];
+}
 export interface CalibrationPoint { threshold: number; exitRate: number; exitAccuracy: number; accuracy: number }
 
 export interface Manifest {
@@ -71,7 +80,7 @@ export interface Manifest {
   head: { file: string; input: string; features: string; exitLogits?: string };
   /** `logits` is the output the task reads first; `outputs` every output the tail gives, in order. */
   tail: { file: string; input: string; logits: string; outputs?: string[] };
-  exit?: { confidence: 'max_softmax' | 'entropy'; defaultThreshold: number; calibration: CalibrationPoint[] };
+  exit?: { confidence: 'max_softmax' | 'entropy'; defaultThreshold: number; calibration: CalibrationPoint[]; risk?: ExitRisk };
   rates: RateLevel[];
   measured?: { unsplitAccuracy?: number; exitAccuracy?: number; [k: string]: unknown };
   samples?: { images: string; labels: string; count: number; labelSource?: string };

@@ -3,7 +3,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ModelRuntime } from '../../lib/model';
 import { codecsFor, type RateCodec } from '../../lib/codec/rate-codec';
-import { encodeFrame } from '../../lib/wire';
+import { encodeFrame, FRAME_FLAGS } from '../../lib/wire';
+import { auditTag } from '../../lib/exit/ledger';
 import { processSequencer } from '../../lib/link/sequence';
 import { RateController } from '../../lib/rate/controller';
 import { topics } from '../../lib/link/topics';
@@ -127,6 +128,8 @@ function register(RED: NodeAPI): void {
         kind: 'features', rateLevel: level, modelId: rt.modelId, gatewayId: gateway,
         bootId: processSequencer.bootId, seq, timestampMs: Math.round(Number(msg.capturedAt) || Date.now()),
         shape: codecs[level].shape, payload: coded.payload,
+        // An audit copy of an exited frame: the cloud answers it so the gate can check its own answer.
+        ...(auditTag(msg.audit)?.copy ? { flags: FRAME_FLAGS.audit } : {}),
       });
       msg.payload = frame;
       msg.topic = topics.features(gateway, rt.modelId);

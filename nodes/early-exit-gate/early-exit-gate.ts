@@ -1,13 +1,21 @@
 // early-exit-gate: answers at the edge when the exit branch is confident enough (output 1)
 // and forwards the rest to the encoder (output 2). The threshold comes from the editor,
-// from the manifest's calibration table for a target accuracy, or from msg.threshold.
+// from the manifest's calibration table for a target accuracy, or from msg.threshold. In
+// promise mode it keeps "share of exited answers that differ from the full model's <= epsilon
+// with probability >= 1 - delta": certified from the manifest's exit.risk, checked live by
+// audits the cloud answers (lib/exit/promise), tightened when the audits show it broken.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { decide, thresholdForAccuracy, expectedAt } from '../../lib/exit';
+import { decide, thresholdForAccuracy, expectedAt, ExitPromise, checkSettings, describeChange, auditRoutes, type AuditAnswer } from '../../lib/exit';
 import type { ModelRuntime } from '../../lib/model';
 import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
-interface GateDef extends NodeDef { model: string; mode: 'threshold' | 'accuracy'; threshold: string; targetAccuracy: string }
+interface GateDef extends NodeDef {
+  model: string; mode: 'threshold' | 'accuracy' | 'promise'; threshold: string; targetAccuracy: string;
+  epsilon: string; delta: string; auditShare: string; auditBudget: string; loss: string;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 const NEVER = Number.POSITIVE_INFINITY;
 
@@ -19,11 +27,31 @@ function register(RED: NodeAPI): void {
     let threshold = def.threshold === '' || def.threshold === undefined ? Number.NaN : Number(def.threshold);
     let exited = 0;
     let forwarded = 0;
+    let promise: ExitPromise | null = null;
+    let refused: string | null = null;
     const status = new StatusLine(this, () => {
+      if (refused) return { fill: 'red', shape: 'ring', text: refused.slice(0, 60) };
       const total = exited + forwarded;
       const t = threshold === NEVER ? 'off' : threshold.toFixed(2);
-      return { fill: 'green', shape: 'dot', text: `t=${t} exit ${total ? Math.round((100 * exited) / total) : 0}% of ${short(total)}` };
+      const line = `t=${t} exit ${total ? Math.round((100 * exited) / total) : 0}% of ${short(total)}`;
+      if (!promise) return { fill: 'green', shape: 'dot', text: line };
+      const b = promise.guard.bounds();
+      const eps = promise.settings.epsilon;
+      const audit = promise.paused ? 'audit paused: no answers' : `audit ${b.losses}/${b.n} ≤${pct(b.upper)}`;
+      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.tightened ? ', tightened' : ''}`;
+      const fill = b.lower > eps || promise.guard.tightened ? 'yellow' : promise.paused ? 'grey' : 'green';
+      return { fill, shape: b.upper <= eps ? 'dot' : 'ring', text };
     });
+    const onAudit = (a: AuditAnswer) => {
+      if (!promise) return;
+      const r = promise.answer(a.id, a.error ? null : a.index);
+      if (r?.change) {
+        threshold = promise.threshold;
+        const line = describeChange(r.change, promise.settings.epsilon);
+        if (r.change.kind === 'tighten') this.warn(line); else this.log(line);
+      }
+      status.update();
+    };
 
     const setTarget = (rt: ModelRuntime, target: number): void => {
       const t = thresholdForAccuracy(rt.manifest.exit?.calibration ?? [], target);
@@ -31,8 +59,28 @@ function register(RED: NodeAPI): void {
       if (t === null) this.warn(`no calibrated threshold reaches accuracy ${target}; nothing will exit`);
     };
 
+    const startPromise = (rt: ModelRuntime): void => {
+      try {
+        const settings = checkSettings({ epsilon: def.epsilon, delta: def.delta, auditShare: def.auditShare, auditBudget: def.auditBudget, loss: def.loss });
+        const risk = rt.manifest.exit?.risk;
+        if (!risk) throw new Error(`bundle ${rt.manifest.name} has no exit.risk calibration: run split-dnn eval --update-manifest`);
+        promise = new ExitPromise(settings, risk);
+      } catch (err) {
+        // Refused, not guessed: nothing exits until the settings are fixed.
+        refused = (err as Error).message;
+        threshold = NEVER;
+        this.error(`promise mode refused: ${refused}; nothing exits`);
+        return;
+      }
+      threshold = promise.threshold;
+      auditRoutes.attach(this.id, onAudit);
+      const c = promise.certified;
+      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}`);
+    };
+
     const ready: Promise<ModelRuntime> | null = config?.runtime.then((rt) => {
-      if (def.mode === 'accuracy') setTarget(rt, Number(def.targetAccuracy));
+      if (def.mode === 'promise') startPromise(rt);
+      else if (def.mode === 'accuracy') setTarget(rt, Number(def.targetAccuracy));
       else if (!Number.isFinite(threshold)) threshold = rt.manifest.exit?.defaultThreshold ?? 0.8;
       status.now();
       return rt;
@@ -57,6 +105,7 @@ function register(RED: NodeAPI): void {
         t = found ?? NEVER;
       }
       if (control) {
+        if (promise && (msg.threshold !== undefined || msg.targetAccuracy !== undefined)) throw new Error('the gate keeps a promise: its threshold moves only on audit evidence, not msg.threshold');
         if (msg.threshold === undefined && msg.targetAccuracy === undefined) {
           throw new Error('message has neither msg.features (from split-head) nor msg.threshold / msg.targetAccuracy');
         }
@@ -77,20 +126,29 @@ function register(RED: NodeAPI): void {
       if (!(logits instanceof Float32Array) || logits.length !== classes) {
         throw new Error(`msg.exitLogits must be a Float32Array of ${classes} (from split-head)`);
       }
+      if (refused) throw new Error(`promise mode refused: ${refused}`);
+      if (promise) t = promise.threshold;
       const d = decide(logits, 0, classes, rt.manifest.exit?.confidence ?? 'max_softmax', t);
-      msg.exit = { index: d.index, confidence: d.confidence, threshold: t, exited: d.exit };
+      msg.exit = { index: d.index, confidence: d.confidence, threshold: t, exited: d.exit, ...(promise ? { promise: promise.report() } : {}) };
+      const ticket = promise?.draw(d.index, d.confidence, d.exit) ?? null;
       if (d.exit) {
         exited++;
+        // The audit copy is cloned before the answer is set: it carries the features only,
+        // and its answer comes back to this gate, never out of the link as a result.
+        const copy = ticket ? RED.util.cloneMessage(msg) : null;
+        if (copy) copy.audit = { gate: this.id, id: ticket!.id, copy: true };
         msg.payload = { label: rt.manifest.labels[d.index], index: d.index, confidence: d.confidence, source: 'edge' };
-        send([msg as NodeMessage, null]);
+        send([msg as NodeMessage, copy]);
       } else {
         forwarded++;
+        // Forwarded anyway (a tightened gate): its real answer is compared as well, at no cost.
+        if (ticket) msg.audit = { gate: this.id, id: ticket.id, copy: false };
         send([null, msg as NodeMessage]);
       }
       status.update();
     });
 
-    this.on('close', () => status.stop());
+    this.on('close', () => { auditRoutes.detach(this.id, onAudit); status.stop(); });
   }
   RED.nodes.registerType('early-exit-gate', EarlyExitGate);
 }

@@ -7,7 +7,8 @@ import { frameKey, Gap, Recovery, Reset } from '../../lib/link/sequence';
 import type { Refusal } from '../../lib/link/identity';
 import { BoundedMap } from '../../lib/link/bounded-map';
 import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
-import type { Frame } from '../../lib/wire';
+import { FRAME_FLAGS, type Frame } from '../../lib/wire';
+import { auditRoutes, auditTag, type AuditTag } from '../../lib/exit/ledger';
 import { handleInput, LogThrottle, StatusLine, short } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 
@@ -50,7 +51,7 @@ function register(RED: NodeAPI): void {
       link.on(event, fn);
       detach.push(() => link.off(event, fn));
     };
-    const context = new BoundedMap<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown; reference?: unknown }>(MAX_CONTEXT);
+    const context = new BoundedMap<string, { label?: unknown; capturedAt?: number; sampleIndex?: unknown; reference?: unknown; audit?: AuditTag | null }>(MAX_CONTEXT);
     const onState = (s: string) => {
       // Transitions in and out of connected, not every failed reconnect attempt.
       if (s !== state && (s === 'connected' || state === 'connected')) this.log(`link ${s}`);
@@ -95,6 +96,10 @@ function register(RED: NodeAPI): void {
             ...(ctx?.reference !== undefined ? { reference: ctx.reference } : {}),
           };
           if (answer.error) this.warn(`cloud refused frame ${key}: ${String(answer.error)}`);
+          // An audit's answer goes to its gate to compare; an audit copy's is never a result.
+          if (ctx?.audit) auditRoutes.deliver(ctx.audit.gate, { id: ctx.audit.id, index: typeof answer.index === 'number' ? answer.index : null, ...(answer.error ? { error: String(answer.error) } : {}) });
+          // The copy is known by its context, whatever the answer's wire version echoes; the flag covers a restart.
+          if (ctx?.audit?.copy || ((f.flags ?? 0) & FRAME_FLAGS.audit) !== 0) { status.update(); return; }
           this.send(msg);
           status.update();
         });
@@ -130,7 +135,7 @@ function register(RED: NodeAPI): void {
       if (!Buffer.isBuffer(msg.payload)) throw new Error(`msg.payload must be a wire frame (Buffer), got ${typeof msg.payload}`);
       if (role === 'edge') {
         const f = edge!.submit(msg.payload);
-        context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference });
+        context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference, audit: auditTag(msg.audit) });
       } else {
         // The answer goes to the gateway of the topic its frame came on, when it came over the link.
         const compact = msg.answer instanceof Uint8Array ? msg.answer : undefined; // tail-infer's compact answer

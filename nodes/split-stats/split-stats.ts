@@ -2,6 +2,7 @@
 // frames arriving at the cloud, tail answers, caught errors) and the split-link, feeds the
 // process's metrics, serves them to Prometheus at GET /metrics, and every few seconds
 // sends the fleet's figures shaped for Dashboard 2.0 charts, a table and the controls.
+import type { PromiseReport } from '../../lib/exit/promise';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Request, Response, NextFunction } from 'express';
 import { fleetOfProcess, judge, answerFigures, FleetStats, GatewaySummary, AnyAnswer, AnswerSeen } from '../../lib/metrics';
@@ -48,10 +49,10 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
   }
   const answer = (msg.payload ?? {}) as Answer;
   const frame = msg.frame as FrameInfo | undefined;
-  const exit = msg.exit as { exited?: boolean; threshold?: number } | undefined;
+  const exit = msg.exit as { exited?: boolean; threshold?: number; promise?: PromiseReport } | undefined;
   if (exit?.exited && answer.source === 'edge') {
     const capturedAt = Number(msg.capturedAt);
-    fleet.exit(own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold }, now);
+    fleet.exit(own, { ...seen(msg, answer, labelsAreOriginal), latencyMs: capturedAt ? now - capturedAt : undefined, threshold: exit.threshold, promise: exit.promise }, now);
     return true;
   }
   if (frame && !frame.kind && typeof frame.bytes === 'number' && Buffer.isBuffer(msg.payload)) {

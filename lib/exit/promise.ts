@@ -1,0 +1,97 @@
+// ExitPromise: what a gate in promise mode holds. The thresholds certified for (epsilon,
+// delta) from the manifest's calibration counts, the guard that moves along them on audit
+// evidence, the ledger of audits in flight, and the sampling of audits (a share of the
+// frames at or above the certified threshold, within a budget per minute, paused while
+// answers do not come back).
+import type { ExitRisk } from '../model/manifest';
+import { certify, checkLevel, rungsFor } from './risk';
+import { ExitGuard, type GuardChange } from './guard';
+import { AuditLedger } from './ledger';
+
+export type PromiseLoss = 'disagreement' | 'error';
+
+export interface PromiseSettings { epsilon: unknown; delta: unknown; auditShare: unknown; auditBudget?: unknown; loss?: unknown }
+
+export interface CheckedSettings { epsilon: number; delta: number; auditShare: number; auditBudget: number; loss: PromiseLoss }
+
+/** Settings as an operator typed them, refused with a message naming the one that is wrong. */
+export function checkSettings(s: PromiseSettings): CheckedSettings {
+  const epsilon = checkLevel('epsilon', s.epsilon);
+  const delta = checkLevel('delta', s.delta);
+  const share = typeof s.auditShare === 'string' && s.auditShare.trim() !== '' ? Number(s.auditShare) : s.auditShare;
+  if (typeof share !== 'number' || !(share >= 0 && share <= 0.5)) throw new RangeError(`audit share must be a number from 0 to 0.5 (at most half the exits audited), got ${JSON.stringify(s.auditShare)}`);
+  const budgetRaw = s.auditBudget === undefined || s.auditBudget === '' ? 0 : Number(s.auditBudget);
+  if (!(Number.isInteger(budgetRaw) && budgetRaw >= 0)) throw new RangeError(`audit budget must be a whole number of audits per minute (0 = no cap), got ${JSON.stringify(s.auditBudget)}`);
+  const loss = s.loss === undefined || s.loss === '' ? 'disagreement' : s.loss;
+  if (loss !== 'disagreement' && loss !== 'error') throw new RangeError(`loss must be "disagreement" or "error", got ${JSON.stringify(s.loss)}`);
+  return { epsilon, delta, auditShare: share, auditBudget: budgetRaw, loss };
+}
+
+/** The per-threshold counts of one loss from the manifest; "error" needs labelled calibration. */
+export function riskCounts(risk: ExitRisk, loss: PromiseLoss): { threshold: number; exited: number; losses: number }[] {
+  if (loss === 'error' && risk.table.some((r) => r.wrong === undefined)) throw new Error(`the manifest's exit.risk was measured without labels: only loss "disagreement" is calibrated`);
+  return risk.table.map((r) => ({ threshold: r.threshold, exited: r.exited, losses: loss === 'error' ? r.wrong! : r.disagree }));
+}
+
+export interface PromiseReport { epsilon: number; delta: number; audits: number; disagreements: number; lower: number; upper: number; tightened: boolean; paused: boolean }
+
+export interface AuditTicket { id: number; copy: boolean }
+
+export class ExitPromise {
+  readonly guard: ExitGuard;
+  readonly ledger: AuditLedger;
+  /** What the calibration certified at (epsilon, delta): threshold, exit rate, upper bound. */
+  readonly certified: { threshold: number; exitRate: number; upper: number | null };
+  private budgetMinute = -1;
+  private budgetUsed = 0;
+  audited = 0;
+  answered = 0;
+  paused = false;
+
+  constructor(readonly settings: CheckedSettings, risk: ExitRisk, private readonly random: () => number = Math.random, ledger = new AuditLedger()) {
+    const counts = riskCounts(risk, settings.loss);
+    const c = certify(counts, risk.samples, settings.epsilon, settings.delta);
+    if (c.threshold === null) throw new Error(`no threshold is certified for epsilon ${settings.epsilon}, delta ${settings.delta} on ${risk.samples} calibration samples (${risk.dataset}): raise epsilon or delta, or calibrate on more samples`);
+    this.certified = { threshold: c.threshold, exitRate: c.exitRate, upper: c.upper };
+    this.guard = new ExitGuard({ rungs: rungsFor(counts, risk.samples, settings.epsilon, settings.delta), epsilon: settings.epsilon, delta: settings.delta });
+    this.ledger = ledger;
+  }
+
+  get threshold(): number { return this.guard.threshold; }
+
+  /**
+   * Whether to audit a frame of this confidence: exited frames get a copy sent (copy), frames
+   * forwarded anyway (a tightened gate) just have their answer compared. Null when not drawn,
+   * over budget, or paused because earlier audits went unanswered.
+   */
+  draw(index: number, confidence: number, exited: boolean, now = Date.now()): AuditTicket | null {
+    this.paused = this.ledger.stalled(now);
+    if (this.paused || confidence < this.guard.auditFloor || this.settings.auditShare === 0) return null;
+    // While the latest audits look worse than epsilon, or just after a change, audits go up
+    // (x5, at most half the frames) so evidence comes fast; the budget still caps them.
+    const share = this.guard.suspicious ? Math.min(0.5, 5 * this.settings.auditShare) : this.settings.auditShare;
+    if (this.random() >= share) return null;
+    const minute = Math.floor(now / 60_000);
+    if (minute !== this.budgetMinute) { this.budgetMinute = minute; this.budgetUsed = 0; }
+    if (this.settings.auditBudget && this.budgetUsed >= this.settings.auditBudget) return null;
+    this.budgetUsed++;
+    this.audited++;
+    return { id: this.ledger.open(index, confidence, now), copy: exited };
+  }
+
+  /** What split-stats shows and /metrics exports: the promise and the live evidence on it. */
+  report(): PromiseReport {
+    const b = this.guard.bounds();
+    return { epsilon: this.settings.epsilon, delta: this.settings.delta, audits: b.n, disagreements: b.losses, lower: b.lower, upper: b.upper, tightened: this.guard.tightened, paused: this.paused };
+  }
+
+  /** The cloud's answer to an audit; returns the change it caused, or undefined if the audit is unknown or stale. */
+  answer(id: number, cloudIndex: number | null): { loss: 0 | 1; change: GuardChange | null } | undefined {
+    const p = this.ledger.close(id);
+    if (!p || cloudIndex === null) return undefined;
+    this.answered++;
+    this.paused = false;
+    const loss: 0 | 1 = p.index === cloudIndex ? 0 : 1;
+    return { loss, change: this.guard.record(p.confidence, loss) };
+  }
+}
