@@ -48,6 +48,9 @@ User=${o.user}
 Group=${o.user}
 ${o.groups.length ? `SupplementaryGroups=${o.groups.join(' ')}\n` : ''}Environment=NODE_ENV=production
 Environment=SPLIT_DNN_OTA_PUBLIC_KEY=${o.otaKey}
+# glibc gives each thread its own malloc arena (64 MB of address space, RSS that is never
+# returned); two are enough for the event loop and the inference threads.
+Environment=MALLOC_ARENA_MAX=2
 EnvironmentFile=-${o.envFile}
 WorkingDirectory=${o.stateDir}
 ExecStart=${exec}
