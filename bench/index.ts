@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Bench> = {
   rate: () => require('./rate'),
   units: () => require('./units'),
   'image-input': () => require('./image-input'),
+  edge: () => require('./edge'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */
