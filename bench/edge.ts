@@ -86,7 +86,7 @@ const cpuSeconds = (pid: number) => { const f = fs.readFileSync(`/proc/${pid}/st
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const mb = (b: number | null) => (b === null ? null : Math.round(b / 2 ** 20));
 
-interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean }
+interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean; workers?: number; emptyFlow?: boolean }
 
 async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: number) {
   const group = makeCgroup(`split-dnn-bench-${process.pid}-${c.profile}-${c.fps}`, 1, 256 * 2 ** 20);
@@ -94,7 +94,9 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
   const flowFile = path.join(userDir, 'seed.json');
   const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'edge.json'), 'utf8')) as { type: string; wires?: string[][] }[];
   if (c.openLoop) for (const n of flow) if (n.type === 'split-head') n.wires = [n.wires![0], []];
-  fs.writeFileSync(flowFile, JSON.stringify(flow));
+  if (c.workers) for (const n of flow as { type: string; workers?: string }[]) if (n.type === 'split-model') n.workers = String(c.workers);
+  // The empty flow: what Node-RED and this package's registered nodes cost before any model loads.
+  fs.writeFileSync(flowFile, JSON.stringify(c.emptyFlow ? [{ id: 't', type: 'tab', label: 'empty' }] : flow));
   const port = await freePort();
   const start = ['start', '--role', 'edge', '--port', String(port), '--broker', brokerUrl, '--mqtt-version', '4', '--gateway', 'bench-edge',
     '--user-dir', userDir, '--flows', flowFile, '--reset-flows', '--fps', String(c.fps), '--profile', c.profile];
@@ -103,6 +105,11 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
   try {
     const pid = edge.pid!;
     await sleep(warmup * 1000);
+    if (c.emptyFlow) {
+      const rss: number[] = [];
+      for (let i = 0; i < 8; i++) { rss.push(rssBytes(pid)); await sleep(250); }
+      return { case: 'empty flow (Node-RED + this package, no model)', profile: c.profile, rssSteadyMB: mb(median(rss)), cgroupPeakMB: mb(group.peakBytes()), oomKills: group.oomKills() };
+    }
     const a = await scrape(port);
     const cpuA = cpuSeconds(pid);
     const t0 = Date.now();
@@ -114,7 +121,7 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
     const answered = total(b, 'split_dnn_results_total') - total(a, 'split_dnn_results_total');
     const decided = total(b, 'split_dnn_frames_total') - total(a, 'split_dnn_frames_total');
     return {
-      profile: c.profile, targetFps: c.fps, openLoop: c.openLoop, cgroup: group.kind,
+      profile: c.profile, workers: c.workers ?? 'auto', targetFps: c.fps, openLoop: c.openLoop, cgroup: group.kind,
       rssSteadyMB: mb(median(rss)), rssPeakMB: mb(Math.max(...rss)), cgroupPeakMB: mb(group.peakBytes()),
       cpuPct: Math.round((100 * cpu) / span), cpuMsPerFrame: decided ? Math.round((1e5 * cpu) / decided) / 100 : null,
       decidedFps: Math.round(decided / span), classifiedFps: Math.round(answered / span),
@@ -146,6 +153,10 @@ export async function run(args: string[]): Promise<unknown> {
   const cloud = await started(process.execPath, [CLI, 'start', '--role', 'cloud', '--port', '0', '--broker', brokerUrl, '--mqtt-version', '4', '--user-dir', cloudDir, '--reset-flows'], /cloud runtime/);
   const cases: unknown[] = [];
   try {
+    if (!flag(args, 'rates')) {
+      cases.push(await runCase({ profile: 'default', fps: 1, openLoop: false, emptyFlow: true }, brokerUrl, seconds, warmup));
+      cases.push(await runCase({ profile: 'default', fps: 30, openLoop: false, workers: 2 }, brokerUrl, seconds, warmup));
+    }
     for (const fps of rates) for (const profile of profiles) cases.push(await runCase({ profile, fps, openLoop: fps > 1000 }, brokerUrl, seconds, warmup));
   } finally {
     cloud.kill('SIGTERM');

@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Bench> = {
   units: () => require('./units'),
   'image-input': () => require('./image-input'),
   edge: () => require('./edge'),
+  'edge-memory': () => require('./edge-memory'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */
