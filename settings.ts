@@ -83,7 +83,9 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     // Node-RED finds modules beside itself and in the user dir; Dashboard 2.0 (the flows'
     // ui-* nodes) may be installed beside this package instead, so it is named here too.
     // A flow with no ui-* node does not load Dashboard 2.0 at all (tens of MB of modules).
+    // Dashboard 2.0 installed beside Node-RED is found by the module scan too: excluded by name.
     nodesDir: [opts.packageRoot, opts.dashboard === false ? null : dashboardDir(opts.packageRoot)].filter(Boolean),
+    ...(opts.dashboard === false ? { nodesExcludes: ['node-red-dashboard'] } : {}),
     httpAdminRoot: '/',
     httpNodeRoot: '/',
     // Without a secret Node-RED generates one into .config.runtime.json and warns; a

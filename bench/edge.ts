@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeCgroup } from './edge-cgroup';
+import { SMALL_NODE_FLAGS } from '../bin/cmd-install-service';
 import { flag } from './flags';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -100,7 +101,8 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
   const port = await freePort();
   const start = ['start', '--role', 'edge', '--port', String(port), '--broker', brokerUrl, '--mqtt-version', '4', '--gateway', 'bench-edge',
     '--user-dir', userDir, '--flows', flowFile, '--reset-flows', '--fps', String(c.fps), '--profile', c.profile];
-  const shell = `${group.enter} && exec ${process.execPath} ${CLI} ${start.join(' ')}`;
+  // The small profile runs with the node flags install-service gives it.
+  const shell = `${group.enter} && exec ${process.execPath} ${c.profile === 'small' ? SMALL_NODE_FLAGS.join(' ') : ''} ${CLI} ${start.join(' ')}`;
   const edge = await started('sh', ['-c', shell], /edge runtime/, { ...process.env, MALLOC_ARENA_MAX: '2' });
   try {
     const pid = edge.pid!;
