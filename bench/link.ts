@@ -16,9 +16,10 @@ import { ChildProcess } from 'node:child_process';
 import { loadBundle } from '../lib/model';
 import { BUNDLE, DIST, tempDir } from '../test/support/paths';
 import { readFlow, patch } from '../test/support/flows';
-import { startRuntime, Runtime } from '../test/support/runtime';
+import { startRuntime } from '../test/support/runtime';
 import { freePort } from '../test/support/mosquitto';
 import { createShapedLink, ShapedLink, startReady } from './shaped-link';
+import { CloudSide } from './cloud-side';
 import { RESULT_FUNCTION, ResultCollector, summarizeSeconds } from './link-results';
 import { flag } from './flags';
 
@@ -26,10 +27,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** ORT's first runs allocate and optimise: the first seconds are not what is measured. */
 const WARMUP_MS = 5000;
 
-interface Run { seconds: number; fps: number; kbit: number; thenKbit: number; link: ShapedLink; dir: string }
+export interface Run { seconds: number; fps: number; kbit: number; thenKbit: number; link: ShapedLink; dir: string }
 
 /** A gateway process whose BENCH lines are collected. */
-interface Gateway { collector: ResultCollector; stop(): Promise<void>; startedAt: number }
+export interface Gateway { collector: ResultCollector; stop(): Promise<void>; startedAt: number }
 
 function collect(proc: ChildProcess): ResultCollector {
   const c = new ResultCollector();
@@ -38,12 +39,12 @@ function collect(proc: ChildProcess): ResultCollector {
   return c;
 }
 
-async function startPipelineEdge(run: Run, rate: string, name: string): Promise<Gateway> {
+export async function startPipelineEdge(run: Run, rate: string, name: string, linkSettings: Record<string, string> = {}, camera = true): Promise<Gateway> {
   const flow = readFlow('edge.json');
-  patch(flow, 'edge-camera', { fps: String(run.fps), limit: String(Math.ceil(run.fps * (run.seconds + 10))), autostart: true });
+  patch(flow, 'edge-camera', { fps: String(run.fps), limit: String(Math.ceil(run.fps * (run.seconds + 10))), autostart: camera });
   patch(flow, 'edge-encode', { rate });
   // A slow link holds frames for seconds; a resend would only queue a second copy behind them.
-  patch(flow, 'cfg-link', { resendAfter: '600', window: '256' });
+  patch(flow, 'cfg-link', { resendAfter: '600', window: '256', ...linkSettings });
   const results = flow.find((n) => n.id === 'edge-results')!;
   Object.assign(results, { type: 'function', name: 'bench results', func: RESULT_FUNCTION, outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], wires: [[]] });
   const userDir = path.join(run.dir, name);
@@ -57,7 +58,7 @@ async function startPipelineEdge(run: Run, rate: string, name: string): Promise<
   return { collector, startedAt: Date.now(), stop: async () => { await rt.stop('SIGKILL'); } };
 }
 
-async function startOffloadEdge(run: Run, codec: string, name: string, brokerUrl: string): Promise<Gateway> {
+export async function startOffloadEdge(run: Run, codec: string, name: string, brokerUrl: string): Promise<Gateway> {
   const proc = await startReady([...run.link.inNs(run.link.edgeNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'edge',
     '--broker', brokerUrl, '--codec', codec, '--fps', String(run.fps), '--frames', String(Math.ceil(run.fps * (run.seconds + 10))),
     '--gateway', name, '--bundle', BUNDLE], /camera at/, `offload ${codec} gateway`);
@@ -95,6 +96,7 @@ async function measure(run: Run, variant: string, start: () => Promise<Gateway>)
 }
 
 export async function run(args: string[]): Promise<unknown> {
+  if (flag(args, 'scenario') === 'low-rate') return (require('./link-low-rate') as typeof import('./link-low-rate')).run(args);
   const seconds = Number(flag(args, 'seconds') ?? 30);
   const fps = Number(flag(args, 'fps') ?? 400);
   const kbit = Number(flag(args, 'kbit') ?? 256);
@@ -106,35 +108,18 @@ export async function run(args: string[]): Promise<unknown> {
   const dir = tempDir('bench-link');
   const brokerPort = await freePort();
   const link = await createShapedLink({ kbitPerSec: kbit, delayMs }, dir, brokerPort);
-  const stopAll: (() => Promise<unknown>)[] = [];
-  // An interrupted bench must not leave namespaces behind.
-  const onSignal = () => { void link.close().then(() => process.exit(130)); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const side = new CloudSide(link, dir, brokerPort);
   try {
-    const conf = path.join(dir, 'mosquitto.conf');
-    fs.writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\nlog_dest stderr\n`);
-    const broker = await startReady([...link.inNs(link.cloudNs), '/usr/sbin/mosquitto', '-c', conf], /running/, 'mosquitto');
-    stopAll.push(async () => broker.kill('SIGKILL'));
-    const local = `mqtt://127.0.0.1:${brokerPort}`;
-    let cloud: Runtime | null = null;
-    let offloadCloud: ChildProcess | null = null;
+    await side.startBroker();
     const runSpec: Run = { seconds, fps, kbit, thenKbit, link, dir };
     const results = [];
     for (const variant of variants) {
       const name = `gw-${variant}`;
       if (variant === 'png' || variant === 'webp') {
-        offloadCloud ??= await startReady([...link.inNs(link.cloudNs), process.execPath, path.join(DIST, 'bench', 'offload.js'), 'cloud', '--broker', local, '--bundle', BUNDLE], /ready/, 'offload cloud');
-        const p = offloadCloud;
-        stopAll.push(async () => p.kill('SIGKILL'));
+        await side.offload();
         results.push(await measure(runSpec, `${variant} offload`, () => startOffloadEdge(runSpec, variant, name, link.brokerUrl)));
       } else {
-        if (!cloud) {
-          cloud = await startRuntime(['--role', 'cloud', '--user-dir', path.join(dir, 'cloud'), '--reset-flows', '--gateway', 'cloud', '--broker', local, '--mqtt-version', '5', '--bundle', BUNDLE], {}, link.inNs(link.cloudNs));
-          await cloud.waitFor(/\[mqtt-transmit:from gateways\] link connected/);
-          const c = cloud;
-          stopAll.push(() => c.stop('SIGKILL'));
-        }
+        await side.pipeline();
         results.push(await measure(runSpec, variant === 'auto' ? 'split, rate auto' : `split, rate ${variant} (${manifest.rates[Number(variant)].name})`, () => startPipelineEdge(runSpec, variant, name)));
       }
       console.error(`link bench: ${JSON.stringify(results[results.length - 1])}`);
@@ -153,9 +138,6 @@ export async function run(args: string[]): Promise<unknown> {
       } : null,
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
-    await link.close();
+    await side.close();
   }
 }

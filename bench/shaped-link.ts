@@ -19,6 +19,8 @@ export interface ShapedLink {
   setRate(kbitPerSec: number): void;
   /** Bytes sent by the edge and by the cloud side of the link so far (IP and TCP included). */
   bytes(): { edgeTx: number; cloudTx: number };
+  /** The same at the IP level (the veth's 14 B Ethernet header per packet taken off), with the packet counts. */
+  ipBytes(): { edgeTx: number; cloudTx: number; edgePackets: number; cloudPackets: number };
   close(): Promise<void>;
 }
 
@@ -32,10 +34,12 @@ const tc = (...args: string[]) => execFileSync('tc', args, { stdio: ['ignore', '
 // A buffer of about a second at the configured rate: a bottleneck router queues, it does not drop at once.
 const tbf = (kbit: number) => ['tbf', 'rate', `${kbit}kbit`, 'burst', '1600', 'latency', '1000ms'];
 
-function txBytes(ns: string, dev: string): number {
-  const stats = JSON.parse(ip('-n', ns, '-j', '-s', 'link', 'show', dev)) as { stats64: { tx: { bytes: number } } }[];
-  return stats[0].stats64.tx.bytes;
+function tx(ns: string, dev: string): { bytes: number; packets: number } {
+  const stats = JSON.parse(ip('-n', ns, '-j', '-s', 'link', 'show', dev)) as { stats64: { tx: { bytes: number; packets: number } } }[];
+  return stats[0].stats64.tx;
 }
+const txBytes = (ns: string, dev: string) => tx(ns, dev).bytes;
+const ETHERNET_HEADER = 14;
 
 /** Starts a process and resolves once it printed `ready` (or rejects when it exits first). */
 export function startReady(command: string[], ready: RegExp, what: string): Promise<ChildProcess> {
@@ -87,6 +91,11 @@ export async function createShapedLink(o: ShapedLinkOptions, workDir: string, br
         tc('-n', cloudNs, 'qdisc', 'change', 'dev', `${tag}c`, 'root', ...tbf(kbit));
       },
       bytes: () => ({ edgeTx: txBytes(edgeNs, `${tag}e`), cloudTx: txBytes(cloudNs, `${tag}c`) }),
+      ipBytes: () => {
+        const e = tx(edgeNs, `${tag}e`);
+        const c = tx(cloudNs, `${tag}c`);
+        return { edgeTx: e.bytes - ETHERNET_HEADER * e.packets, cloudTx: c.bytes - ETHERNET_HEADER * c.packets, edgePackets: e.packets, cloudPackets: c.packets };
+      },
       close,
     };
   } catch (err) {

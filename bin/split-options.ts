@@ -9,7 +9,7 @@ export const INPUT_TASK_OPTIONS = {
   'input-shape': { type: 'string' }, layout: { type: 'string' }, color: { type: 'string' }, resize: { type: 'string' }, pad: { type: 'string' },
   task: { type: 'string' }, 'top-k': { type: 'string' }, threshold: { type: 'string' },
   boxes: { type: 'string' }, scores: { type: 'string' }, 'box-format': { type: 'string' }, 'pixel-boxes': { type: 'boolean', default: false },
-  'score-activation': { type: 'string' }, background: { type: 'string' },
+  'score-activation': { type: 'string' }, background: { type: 'string' }, objectness: { type: 'boolean', default: false },
   'score-threshold': { type: 'string' }, 'iou-threshold': { type: 'string' }, 'max-detections': { type: 'string' },
 } as const;
 
@@ -20,7 +20,8 @@ export const INPUT_TASK_USAGE = `input (as the model was exported):
   --resize stretch|letterbox|crop   how an image of another size becomes the input size (default stretch)
   --pad P              letterbox fill 0..255 (default 0)
 task (what the outputs mean; default detected: boxes [N,K,4] + scores [N,K,C] → detection,
-a Sigmoid [N,C] → multilabel, another [N,C] → classification, else tensors):
+one [N,4+C,K] or [N,K,4+C] output (YOLO) → packed detection, a Sigmoid [N,C] → multilabel,
+another [N,C] → classification, else tensors):
   --task classification|multilabel|detection|tensors
   --top-k K            classification: classes in a result (default 5)
   --threshold P        multilabel: decision threshold on the probability (default 0.5)
@@ -28,6 +29,8 @@ a Sigmoid [N,C] → multilabel, another [N,C] → classification, else tensors):
   --box-format xyxy|yxyx|cxcywh (default xyxy)   --pixel-boxes  boxes are in input pixels, not 0..1
   --score-activation none|sigmoid|softmax   (default none after a Softmax/Sigmoid, else sigmoid)
   --background I       a class index that is not an object (SSD's 0)
+  --objectness         packed detection: a box confidence follows the 4 box values (YOLOv5/v7)
+                       (packed defaults: --box-format cxcywh, boxes in pixels, scores as given)
   --score-threshold P (0.3)  --iou-threshold P (0.45)  --max-detections N (100)`;
 
 const num = (args: Args, key: string): number | undefined => {
@@ -72,7 +75,7 @@ export function taskOptions(args: Args): NonNullable<SplitOptions['task']> {
     boxFormat: choice(args, 'box-format', ['xyxy', 'yxyx', 'cxcywh'] as const),
     normalized: args['pixel-boxes'] ? false : undefined,
     scoreActivation: choice(args, 'score-activation', ['none', 'sigmoid', 'softmax'] as const),
-    background: num(args, 'background'),
+    background: num(args, 'background'), objectness: args.objectness ? true : undefined,
     scoreThreshold: num(args, 'score-threshold'), iouThreshold: num(args, 'iou-threshold'), maxDetections: num(args, 'max-detections'),
   };
 }

@@ -1,7 +1,8 @@
 // Actuators driven by a classification result: an LED, a relay or a servo. What a result
 // does to the output is a pure function of the mapping (tested without a board); the
 // Actuator applies it through johnny-five and re-applies the last state after a reconnect.
-import * as five from 'johnny-five';
+import type * as five from 'johnny-five';
+import { johnnyFive } from './optional';
 import { unregister, type BoardConnection } from './board';
 
 export type ActuatorKind = 'led' | 'relay' | 'servo';
@@ -131,7 +132,7 @@ export class Actuator {
 function buildOutput(board: five.Board, m: ActuatorMapping): Output {
   switch (m.kind) {
     case 'led': {
-      const led = new five.Led({ board, pin: m.pin } as five.LedOption);
+      const led = new (johnnyFive().Led)({ board, pin: m.pin } as five.LedOption);
       return {
         component: led,
         apply: (cmd) => {
@@ -144,7 +145,7 @@ function buildOutput(board: five.Board, m: ActuatorMapping): Output {
       };
     }
     case 'relay': {
-      const relay = new five.Relay({ board, pin: m.pin, type: m.normallyClosed ? 'NC' : 'NO' } as five.RelayOption);
+      const relay = new (johnnyFive().Relay)({ board, pin: m.pin, type: m.normallyClosed ? 'NC' : 'NO' } as five.RelayOption);
       // johnny-five sets no pin mode for a digital relay pin; a pin left as an input ignores writes.
       board.io.pinMode((relay as unknown as { pin: number }).pin, board.io.MODES.OUTPUT);
       return {
@@ -155,7 +156,7 @@ function buildOutput(board: five.Board, m: ActuatorMapping): Output {
     }
     case 'servo': {
       // The pulse range is sent to the board (SERVO_CONFIG) so both ends map angles alike.
-      const servo = new five.Servo({ board, pin: m.pin, range: [0, 180], pwmRange: [600, 2400] } as five.ServoGeneralOption);
+      const servo = new (johnnyFive().Servo)({ board, pin: m.pin, range: [0, 180], pwmRange: [600, 2400] } as five.ServoGeneralOption);
       const rest = (m.angleRange ?? [0, 180])[0];
       return {
         component: servo,

@@ -3,7 +3,8 @@
 // globally when closed: the port, its entry in five.Board's module-level cache, and the
 // components registered on it.
 import { EventEmitter } from 'node:events';
-import * as five from 'johnny-five';
+import type * as five from 'johnny-five';
+import { johnnyFive, optionalModule } from './optional';
 import type { BindingInterface } from '@serialport/bindings-interface';
 
 /** An IO plugin as johnny-five takes it: Firmata, mock-firmata, raspi-io, … */
@@ -48,7 +49,7 @@ interface SerialStream extends EventEmitter {
 
 // johnny-five keeps every Board in a module-level array (Board.cache is a getter for it)
 // and components find "their" board there; a closed board must leave it.
-const boardCache = (): five.Board[] => (five.Board as unknown as { cache: five.Board[] }).cache;
+const boardCache = (): five.Board[] => (johnnyFive().Board as unknown as { cache: five.Board[] }).cache;
 
 export class BoardConnection extends EventEmitter {
   state: BoardState = 'connecting';
@@ -65,6 +66,9 @@ export class BoardConnection extends EventEmitter {
   constructor(options: BoardOptions) {
     super();
     if (!options.io && !options.path) throw new Error('a board needs a serial port path (e.g. /dev/ttyACM0) or an IO plugin');
+    // A missing optional library is a configuration problem, said once, not a retry loop.
+    johnnyFive();
+    if (!options.io) { optionalModule('firmata-io'); optionalModule('serialport'); }
     this.opts = { baudRate: 57600, reconnectMs: 2000, readyTimeoutMs: 15000, ...options };
     // 'error' is reported through 'state'; an EventEmitter without an error listener would throw.
     this.on('error', () => undefined);
@@ -142,18 +146,18 @@ export class BoardConnection extends EventEmitter {
   private async openSerial(): Promise<{ io: IoPlugin; port: SerialStream }> {
     // Loaded here, not at the top: it loads the OS's native binding, which a board on an
     // injected IO plugin never needs. An injected binding replaces the detected one.
-    const { SerialPort } = require('serialport') as typeof import('serialport');
+    const { SerialPort } = optionalModule<typeof import('serialport')>('serialport');
     const options = { path: this.opts.path!, baudRate: this.opts.baudRate, autoOpen: false, highWaterMark: 256, ...(this.opts.binding && { binding: this.opts.binding }) };
     const port = new SerialPort(options as ConstructorParameters<typeof SerialPort>[0]) as unknown as SerialStream;
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     // firmata-io takes an open stream as its transport; a Board bound to no default transport.
-    const Firmata = (require('firmata-io') as { Firmata: new (port: unknown, opts: object) => IoPlugin }).Firmata;
+    const Firmata = optionalModule<{ Firmata: new (port: unknown, opts: object) => IoPlugin }>('firmata-io').Firmata;
     const io = new Firmata(port, { reportVersionTimeout: Math.min(5000, this.opts.readyTimeoutMs) });
     return { io, port };
   }
 
   private startBoard(io: IoPlugin, port: SerialStream | null): void {
-    const board = new five.Board({ io, id: this.opts.id, repl: false, debug: false, sigint: false, timeout: this.opts.readyTimeoutMs * 2 } as five.BoardOption) as J5Board;
+    const board = new (johnnyFive().Board)({ io, id: this.opts.id, repl: false, debug: false, sigint: false, timeout: this.opts.readyTimeoutMs * 2 } as five.BoardOption) as J5Board;
     const attempt: Attempt = { io, board, port };
     this.attempt = attempt;
     const lostWith = (why: string) => (err?: Error) => {

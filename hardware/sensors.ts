@@ -3,7 +3,8 @@
 // button) that starts a capture. Both survive reconnections: their johnny-five components
 // are rebuilt on every new Board.
 import { EventEmitter } from 'node:events';
-import * as five from 'johnny-five';
+import type * as five from 'johnny-five';
+import { johnnyFive } from './optional';
 import { unregister, type BoardConnection } from './board';
 
 /** "A0", "a3", "14" or 14 → what johnny-five takes as a pin. */
@@ -84,7 +85,7 @@ export class AnalogSampler extends EventEmitter {
     if (!Number.isInteger(overlap) || overlap < 0 || overlap >= window) throw new Error(`overlap must be 0..${window - 1} samples, got ${opts.overlap}`);
     if (!(opts.periodMs >= 1)) throw new Error(`sample period must be at least 1 ms, got ${opts.periodMs}`);
     this.remove = connection.use((board) => {
-      this.sensors = opts.pins.map((pin) => new five.Sensor({ board, pin, enabled: false }) as J5Sensor);
+      this.sensors = opts.pins.map((pin) => new (johnnyFive().Sensor)({ board, pin, enabled: false }) as J5Sensor);
       this.buffer = [];
       this.timer = setInterval(() => this.sample(), opts.periodMs);
       return () => {

@@ -61,11 +61,14 @@ async function status(statuses: Collector, pattern: RegExp, since = 0, timeoutMs
   }
 }
 
+const safeFrames = (p: Buffer) => { try { return framesOf(p); } catch { return [p]; } };
+
 /** A client of this broker that records the topics it receives. */
 async function listener(user: string, topic: string, ca = pki.ca): Promise<{ topics: string[]; client: mqtt.MqttClient }> {
   const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: user, password: USERS[user], ca: fs.readFileSync(ca.cert), reconnectPeriod: 0 });
   const topics: string[] = [];
-  client.on('message', (t) => topics.push(t));
+  // One entry per frame: the link may coalesce frames into one batch.
+  client.on('message', (t, p) => { for (const _ of safeFrames(p)) topics.push(t); });
   await client.subscribeAsync(topic, { qos: 1 });
   return { topics, client };
 }

@@ -11,6 +11,7 @@ import { resultFor } from './support/answers';
 import { EdgeLink } from '../lib/link/edge-link';
 import { CloudLink } from '../lib/link/cloud-link';
 import { decodeFrame, encodeFrame, framesOf, isBatch } from '../lib/wire';
+import { spyOnGateway } from './support/link-spy';
 
 let broker: EmbeddedBroker;
 before(async () => { broker = await startEmbeddedBroker(); });
@@ -46,9 +47,8 @@ test('a burst leaves in batches, is answered in batches, each frame exactly once
   const cloud = await answeringCloud(t);
   const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-b', maxBatch: 50 });
   t.after(() => edge.close());
-  const up = await spyOn('split/gw-b/+/features');
-  const down = await spyOn('split/gw-b/+/results');
-  t.after(() => Promise.all([up.spy.endAsync(), down.spy.endAsync()]));
+  const spy = await spyOnGateway(broker.url, 'gw-b');
+  t.after(() => spy.end());
   await until(() => edge.connected && cloud.connected);
   const answered = new Map<number, number>();
   edge.on('answer', (f) => answered.set(f.seq, (answered.get(f.seq) ?? 0) + 1));
@@ -62,24 +62,24 @@ test('a burst leaves in batches, is answered in batches, each frame exactly once
   assert.equal(s.duplicates, 0);
   assert.ok(s.messages <= N / 10, `${s.messages} messages carried ${N} frames`);
   // what crossed the broker: batches of at most 50 frames, every frame once
-  const upFrames = up.messages.flatMap((m) => framesOf(m));
-  assert.deepEqual(upFrames.map((f) => decodeFrame(f).seq).sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
-  assert.ok(up.messages.some(isBatch) && up.messages.every((m) => framesOf(m).length <= 50));
-  const upBytes = up.messages.reduce((n, m) => n + m.length, 0);
-  const frameBytes = upFrames.reduce((n, f) => n + f.length, 0);
-  assert.ok(upBytes < frameBytes * 0.6, `deflate: ${upBytes} B on the wire for ${frameBytes} B of frames`);
+  assert.deepEqual(spy.frames().map((f) => f.seq).sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
+  assert.ok(spy.up.some(isBatch) && spy.up.every((m) => framesOf(m).length <= 50));
+  // v1 until the first v2 answer, then v2: a v1 frame of these is 48 B, its v2 form 19-21 B
+  const upBytes = spy.up.reduce((n, m) => n + m.length, 0);
+  assert.ok(upBytes < N * 48 * 0.6, `${upBytes} B on the wire for ${N} frames`);
+  assert.equal(s.wire, 2, 'the frames went v2 once the cloud answered in v2');
   const c = cloud.stats();
   assert.equal(c.answered, N);
   assert.ok(c.messages < N / 5, `${c.messages} answer messages for ${N} answers`);
-  assert.equal(down.messages.flatMap((m) => framesOf(m)).length, N);
+  assert.equal(spy.answerSeqs().length, N);
 });
 
 test('an idle link sends each frame alone, without waiting for company', async (t) => {
   const cloud = await answeringCloud(t);
   const edge = await EdgeLink.open({ settings: settings(), gateway: 'gw-i' });
   t.after(() => edge.close());
-  const up = await spyOn('split/gw-i/+/features');
-  t.after(() => up.spy.endAsync());
+  const spy = await spyOnGateway(broker.url, 'gw-i');
+  t.after(() => spy.end());
   await until(() => edge.connected && cloud.connected);
   let answers = 0;
   edge.on('answer', () => answers++);
@@ -88,8 +88,9 @@ test('an idle link sends each frame alone, without waiting for company', async (
     await until(() => answers === i + 1);
   }
   assert.equal(edge.stats().messages, 20);
-  assert.equal(up.messages.length, 20);
-  assert.ok(up.messages.every((m) => !isBatch(m)), 'single frames, as before batching');
+  assert.equal(spy.up.length, 20);
+  assert.ok(spy.up.every((m) => !isBatch(m)), 'single frames, as before batching');
+  assert.deepEqual({ qos0: edge.stats().qos0, qos1: edge.stats().qos1 }, { qos0: 19, qos1: 1 }, 'after the first answer, no PUBACK');
 });
 
 test('a malformed batch is reported and the link goes on serving; the gateway resends its frames', async (t) => {

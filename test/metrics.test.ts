@@ -38,12 +38,12 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   const fleet = new FleetStats();
   // gw-a, at the edge: 6 exits and 2 forwarded frames over 4 seconds.
   for (let i = 0; i < 6; i++) fleet.exit('gw-a', { outcome: i < 5 ? 'correct' : 'wrong', latencyMs: 10 + i, threshold: 0.7 }, T0 + i * 500);
-  fleet.sent('gw-a', { bytes: 60, rate: 1, auto: true, threshold: 0.7 }, T0 + 1000);
-  fleet.sent('gw-a', { bytes: 100, rate: 2, auto: true, threshold: 0.7 }, T0 + 3000);
+  fleet.sent('gw-a', { bytes: 60, payloadBytes: 5, rate: 1, auto: true, threshold: 0.7 }, T0 + 1000);
+  fleet.sent('gw-a', { bytes: 100, payloadBytes: 9, rate: 2, auto: true, threshold: 0.7 }, T0 + 3000);
   fleet.answer('gw-a', { outcome: 'correct', latencyMs: 80 }, T0 + 1100);
   fleet.answer('gw-a', { outcome: 'error', latencyMs: 90 }, T0 + 3100);
-  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50 }, T0 + 3500);
-  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50 }, T0 + 3600);
+  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50, frameBytesSent: 40, linkBytesSent: 300, linkBytesReceived: 100 }, T0 + 3500);
+  fleet.edgeLink('gw-a', { state: 'connected', pending: 7, inflight: 2, dropped: 0, resent: 3, malformedAnswers: 1, refusedAnswers: 2, rttMsP50: 20, rttMsP95: 50, frameBytesSent: 50, linkBytesSent: 400, linkBytesReceived: 140 }, T0 + 3600);
   // gw-b, seen from the cloud: frames 0, 1, 1 again, then a gap of 2 that is half recovered.
   fleet.received('gw-b', { bootId: 9, seq: 0, bytes: 70, rate: 0 }, T0);
   fleet.received('gw-b', { bootId: 9, seq: 1, bytes: 90, rate: 0 }, T0 + 1000);
@@ -64,6 +64,8 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   assert.ok(Math.abs(a.fps - 8 / 3.999) < 1e-9, `fps ${a.fps}: 8 frames since the first, 3.999 s ago`);
   assert.equal(a.exitRatio, 6 / 8);
   assert.equal(a.bytesPerFrame, 80);
+  // The three byte figures per forwarded frame: payload, frame, link (socket bytes both ways).
+  assert.deepEqual([a.payloadBytesPerFrame, a.linkBytesPerFrame], [7, 270]);
   assert.equal(a.accuracy, 6 / 7, 'the error answer is not scored');
   assert.equal(a.latencyP50Ms, 13);
   assert.equal(a.latencyP95Ms, 90);
@@ -85,6 +87,9 @@ test('fleet: the summary and the Prometheus text agree with known edge and cloud
   assert.equal(v('split_dnn_frames_total', { gateway: 'gw-a', path: 'exit' }), 6);
   assert.equal(v('split_dnn_frames_total', { gateway: 'gw-a', path: 'forward' }), 2);
   assert.equal(v('split_dnn_transmitted_bytes_total', { gateway: 'gw-a' }), 160);
+  assert.equal(v('split_dnn_payload_bytes_total', { gateway: 'gw-a' }), 14);
+  assert.equal(v('split_dnn_link_frame_bytes_total', { gateway: 'gw-a' }), 50);
+  assert.deepEqual([v('split_dnn_link_bytes_total', { gateway: 'gw-a', direction: 'up' }), v('split_dnn_link_bytes_total', { gateway: 'gw-a', direction: 'down' })], [400, 140]);
   assert.equal(v('split_dnn_frame_bytes_bucket', { gateway: 'gw-a', le: '64' }), 1);
   assert.equal(v('split_dnn_frame_bytes_count', { gateway: 'gw-a' }), 2);
   assert.equal(v('split_dnn_results_total', { gateway: 'gw-a', source: 'edge', outcome: 'correct' }), 5);

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO, tempDir } from './support/paths';
+import { packTarball } from './support/pack';
 
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
 // What the README tells a user to put in ~/.node-red/.npmrc on a machine without internet.
@@ -16,15 +17,7 @@ export const OFFLINE_NPMRC = 'offline=true\nonnxruntime-node-install=skip\n';
 
 test('palette install offline: the packed package installs, loads every node and deploys every example', { timeout: 300_000 }, () => {
   const dir = tempDir('palette');
-  // What `npm pack` does, less the build (dist/ is built: npm test builds first): prepack's
-  // npm-shrinkwrap.json, the pack, postpack's clean-up.
-  const shrinkwrap = (...args: string[]) => execFileSync(process.execPath, [path.join(REPO, 'scripts', 'shrinkwrap.js'), ...args]);
-  shrinkwrap();
-  let name: string;
-  try {
-    name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8' }).trim().split('\n').pop()!;
-  } finally { shrinkwrap('--remove'); }
-  const tarball = path.join(dir, name);
+  const tarball = packTarball(dir);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (/^(npm_|ONNXRUNTIME_NODE_INSTALL)/i.test(k)) delete env[k]; // only the user dir's .npmrc counts
   // The README's step on a connected machine: one install fills npm's cache with every

@@ -1,6 +1,9 @@
 // Health of one runtime on the control plane: a retained status (what runs, how long,
-// how deep the outbox is, what went wrong, CPU and memory) republished on an interval
-// and on every reconnect, a pong for every ping, and on the cloud the fleet as a list.
+// how deep the outbox is, what went wrong, CPU and memory), looked at on an interval and
+// republished when what it says changed (bundle, update, errors, an outbox backlog of 100,
+// 1000, ... frames), on a slow heartbeat, and on every reconnect; a pong for every ping (fresh
+// figures on demand), and on the cloud the fleet as a list. A metered link pays ~400 B per
+// status; every 10 s that was more than the frames of a 1 frame/s gateway.
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import { topics } from '../link/topics';
@@ -24,6 +27,8 @@ export interface RuntimeStatus {
 export type StatusParts = Omit<RuntimeStatus, 'gateway' | 'uptimeS' | 'cpu' | 'memory' | 'at' | 'software'>;
 
 const MB = 1024 * 1024;
+/** A status nobody changed is republished this often anyway (ms), so a stale retained one shows its age. */
+export const DEFAULT_HEARTBEAT_MS = 600_000;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SOFTWARE = { name: 'node-red-contrib-split-dnn', version: String(require('../../../package.json').version ?? '?'), node: process.version };
@@ -47,8 +52,10 @@ export class StatusReporter {
   private readonly cpu = new CpuMeter();
   private readonly detach: (() => void)[] = [];
   published = 0;
+  private lastSaid = '';
+  private lastAt = 0;
 
-  constructor(private readonly channel: ControlChannel, private readonly collect: () => StatusParts, intervalMs = 10_000) {
+  constructor(private readonly channel: ControlChannel, private readonly collect: () => StatusParts, intervalMs = 10_000, private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS) {
     channel.watch(topics.ping(channel.gateway));
     channel.watch(topics.pingAll);
     const onControl = (topic: string, payload: Buffer) => {
@@ -58,7 +65,7 @@ export class StatusReporter {
     channel.on('control', onControl);
     channel.on('state', onState);
     this.detach.push(() => channel.off('control', onControl), () => channel.off('state', onState));
-    this.timer = setInterval(() => this.publish(), intervalMs);
+    this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
     if (channel.connected) this.publish();
   }
@@ -73,9 +80,25 @@ export class StatusReporter {
     };
   }
 
+  /** On the interval: publish when the status says something new, or the heartbeat is due. */
+  private tick(): void {
+    if (this.said(this.collect()) !== this.lastSaid || Date.now() - this.lastAt >= this.heartbeatMs) this.publish();
+  }
+
+  /** What counts as news: everything but the figures that always move (CPU, memory, uptime, the exact outbox depth). */
+  private said(parts: StatusParts): string {
+    // Frames waiting for their answer are the normal state of a link; a backlog of 100 or more, and each tenfold, is news.
+    const pending = parts.outbox?.pending ?? 0;
+    const outbox = parts.outbox ? { ...parts.outbox, pending: pending >= 100 ? Math.floor(Math.log10(pending)) : 0 } : null;
+    return JSON.stringify({ ...parts, outbox });
+  }
+
   publish(): void {
     if (!this.channel.connected) return;
-    this.channel.publishControl(topics.status(this.channel.gateway), JSON.stringify(this.status()), true).then(() => { this.published++; }, () => undefined);
+    const status = this.status();
+    this.lastSaid = this.said(this.collect());
+    this.lastAt = Date.now();
+    this.channel.publishControl(topics.status(this.channel.gateway), JSON.stringify(status), true).then(() => { this.published++; }, () => undefined);
   }
 
   /** The ping's id comes back with the current status, so the caller can time the round trip. */

@@ -1,6 +1,10 @@
 // The gateway end of the link. Frames go into the durable outbox first, then out over
-// MQTT at QoS 1 within a window; a frame leaves the outbox only when the cloud answers
-// for it (result or ack). After a reconnect or restart everything pending is resent;
+// MQTT within a window; a frame leaves the outbox only when the cloud answers for it
+// (result or ack). The answer is the acknowledgement, so once one has come on this
+// connection frames go at QoS 0 (no PUBACK); until then, and after a frame went
+// unanswered, at QoS 1, so a broker that refuses them (an ACL) says so. Frames travel in
+// wire v2 once a tail has answered in v2 (wire-context.ts), and may wait `coalesceMs`
+// to share a message. After a reconnect or restart everything pending is resent;
 // a frame with no answer for `resendAfterMs` is resent too (a tail may have died with it).
 // At most `publishWindow` messages wait for their PUBACK; frames that queue behind them
 // leave together in one batch, so the batches grow exactly when the link is the limit.
@@ -9,12 +13,20 @@
 // keeps every frame it accepts and says why until they can.
 import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
-import { decodeFrame, encodeBatch, encodeFrame, framesOf, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
+import { decodeFrame, encodeBatch, encodeFeaturesV2, encodeFrame, framesOf, Frame, MAX_BATCH_FRAMES, WireError } from '../wire';
+import { AnswerReader, EdgeWire, IncomingAnswer, parseAnswer, readWithLoadedManifest } from './wire-context';
+import { LinkBytes } from './link-bytes';
+import { Coalescer } from './coalesce';
+import type { EdgeLinkStats } from './edge-stats';
+
+export type { EdgeLinkStats };
 import { Outbox, OutboxOptions } from './outbox';
 import { connectWhenReady, describeLinkError, disableNagle, LinkSettings, ConnectionStore } from './connect';
-import { echoMismatch, Refusal, RefusalReason } from './identity';
+import { Refusal, RefusalReason } from './identity';
 import { ControlPlane } from './control';
 import { topics, parseTopic } from './topics';
+
+const isAnswerTopic = (topic: string) => { const kind = parseTopic(topic)?.kind; return kind === 'results' || kind === 'answers'; };
 import { RollingWindow, Throughput } from './stats';
 import { LATENCY_MEMORY_MS } from '../rate/controller';
 import { BOOT_ID, frameKey } from './sequence';
@@ -37,21 +49,15 @@ export interface EdgeLinkOptions {
   software?: string;
   /** How often a link whose settings cannot be read yet tries again (ms). */
   retryMs?: number;
+  /** How long a frame may wait for others to share its message (ms; default 0 = at once; split-link's default is DEFAULT_COALESCE_MS). */
+  coalesceMs?: number;
+  /** Reads a compact (v2) answer into the body mqtt-transmit emits; default: the loaded bundle's task. */
+  readAnswer?: AnswerReader;
 }
 
-export interface EdgeLinkStats {
-  state: 'connecting' | 'connected' | 'disconnected' | 'closed';
-  pending: number; inflight: number; published: number; messages: number; resent: number; answered: number;
-  duplicates: number; dropped: number;
-  /** Answers that did not parse, and answers that did not echo their frame (refused; the frame stays pending). */
-  malformedAnswers: number; refusedAnswers: number;
-  rttMsP50: number | null; rttMsP95: number | null;
-  /** Accept → answer (the wait in the outbox included), what a latency target is about. */
-  latencyMsP50: number | null; latencyMsP95: number | null;
-  /** How long the oldest pending frame has waited; null when nothing is pending. */
-  oldestPendingMs: number | null;
-  ackedBytesPerSec: number; lastError: string | null; durable: boolean;
-}
+/** split-link's coalescing budget unless set (ms): the README's byte table measures 0, 1000 and 3000. */
+export const DEFAULT_COALESCE_MS = 1000;
+
 
 const NO_MODEL = '0000000000000000';
 
@@ -70,7 +76,12 @@ export class EdgeLink extends EventEmitter {
   private generation = 0;
   private state: EdgeLinkStats['state'] = 'connecting';
   private lastError: string | null = null;
-  private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0, malformedAnswers: 0, refusedAnswers: 0 };
+  private readonly counts = { published: 0, messages: 0, resent: 0, answered: 0, duplicates: 0, malformedAnswers: 0, refusedAnswers: 0, frameBytesSent: 0, qos0: 0, qos1: 0 };
+  private readonly wire: EdgeWire;
+  private readonly socketBytes = new LinkBytes();
+  /** An answer came on this connection and none has gone missing since: frames can skip the PUBACK. */
+  private confirmed = false;
+  private readonly coalescer: Coalescer;
   /** Pending frames published at least once (or replayed from disk): publishing one again is a resend, whatever the cause. */
   private readonly sentBefore = new Set<string>();
   private stopConnecting: () => void = () => undefined;
@@ -90,7 +101,12 @@ export class EdgeLink extends EventEmitter {
   private constructor(private readonly opts: EdgeLinkOptions) {
     super();
     this.outbox = new Outbox(opts.outbox);
-    for (const [key] of this.outbox.entries()) this.sentBefore.add(key);
+    this.wire = new EdgeWire(opts.gateway, BOOT_ID, this.openedAt);
+    for (const [key, frame] of this.outbox.entries()) {
+      this.sentBefore.add(key);
+      this.wire.learn(decodeFrame(frame).modelId);
+    }
+    this.coalescer = new Coalescer(opts.coalesceMs ?? 0, () => this.pump());
     this.window = opts.window ?? 256;
     this.resendAfterMs = opts.resendAfterMs ?? 10_000;
     this.publishWindow = Math.max(1, opts.publishWindow ?? 2);
@@ -110,7 +126,7 @@ export class EdgeLink extends EventEmitter {
       client.on('close', () => link.setState('disconnected'));
       client.on('error', (err) => link.fail(err));
       // Answers clear the outbox; anything else is the control plane's (updates, health).
-      client.on('message', (topic, payload) => (parseTopic(topic)?.kind === 'results' ? link.onAnswer(payload, topic) : link.emit('control', topic, payload)));
+      client.on('message', (topic, payload) => (isAnswerTopic(topic) ? link.onAnswer(payload, topic) : link.emit('control', topic, payload)));
     }, (err) => { link.fail(err); link.setState('disconnected'); }, opts.retryMs);
     return link;
   }
@@ -130,12 +146,27 @@ export class EdgeLink extends EventEmitter {
     this.lastError = null;
     const client = this.client!;
     disableNagle(client);
-    client.subscribe([topics.resultsFor(this.opts.gateway), ...this.controlPlane.filters], { qos: 1 });
-    client.publish(topics.state(this.opts.gateway), this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn' }), { qos: 1, retain: true });
+    this.socketBytes.watch(client);
+    this.confirmed = false;
+    this.wire.reset();
+    client.subscribe([topics.resultsFor(this.opts.gateway), topics.answers(this.opts.gateway), ...this.controlPlane.filters], { qos: 1 });
     this.setState('connected');
+    this.publishBirth();
     // Everything pending goes again: anything in flight at the drop may be gone.
     this.restartSending();
     this.pump();
+  }
+
+  /** The birth, with the v2 context; once the broker has it, frames of its models may go v2. */
+  private publishBirth(): void {
+    const count = this.wire.ctx.models.length;
+    const generation = this.generation;
+    const birth = this.stateFrame('birth', { software: this.opts.software ?? 'node-red-contrib-split-dnn', ...this.wire.birthBody() });
+    this.client!.publish(topics.state(this.opts.gateway), birth, { qos: 1, retain: true }, (err) => {
+      if (err || generation !== this.generation) return;
+      this.wire.confirm(count);
+      this.pump();
+    });
   }
 
   /** From the oldest pending frame again, with no message counted as in flight. */
@@ -162,6 +193,7 @@ export class EdgeLink extends EventEmitter {
     const f = decodeFrame(frame);
     if (f.kind !== 'features') throw new WireError('BAD_KIND', 'kind', `mqtt-transmit on the edge sends features frames, got ${f.kind}`);
     const key = frameKey(f);
+    if (this.wire.learn(f.modelId) && this.state === 'connected') this.publishBirth();
     if (!this.outbox.has(key)) this.acceptedAt.set(key, Date.now());
     const evicted = this.outbox.put(key, frame);
     if (evicted) {
@@ -190,7 +222,10 @@ export class EdgeLink extends EventEmitter {
     this.publishing++;
     const generation = this.generation;
     const payload = batch.length === 1 ? batch[0][1] : encodeBatch(batch.map(([, frame]) => frame));
-    this.client!.publish(topic, payload, { qos: 1 }, (err) => {
+    for (const [, frame] of batch) this.counts.frameBytesSent += frame.length;
+    const qos = this.confirmed ? 0 : 1;
+    this.counts[qos ? 'qos1' : 'qos0'] += batch.length;
+    this.client!.publish(topic, payload, { qos }, (err) => {
       // An MQTT 5 broker says why it refused a frame (an ACL, say); the frame stays pending.
       if (err && typeof (err as { code?: unknown }).code === 'number') this.fail(new Error(`broker refused frames on ${topic}: ${err.message}`));
       if (generation !== this.generation) return; // a message of a connection that is gone
@@ -207,14 +242,26 @@ export class EdgeLink extends EventEmitter {
 
   private pump(): void {
     if (this.state !== 'connected' || !this.client) return;
-    while (this.publishing < this.publishWindow && this.inflight.size < this.window) {
+    while (this.publishing < this.publishWindow && this.inflight.size < this.window && this.ripe()) {
       const next = this.nextBatch();
       if (!next) return;
       this.publish(next.topic, next.batch);
     }
   }
 
-  /** The oldest pending frames not in flight that fit one message (same topic, within the caps). */
+  /**
+   * Whether the frames waiting should leave now: a full batch waits, or the oldest has
+   * waited its budget (frames replayed from disk have). Else the pump runs again when it has.
+   */
+  private ripe(): boolean {
+    if (!this.coalescer.budgetMs || this.outbox.size - this.inflight.size >= this.maxBatch) return true;
+    for (const [key] of this.outbox.entries()) {
+      if (!this.inflight.has(key)) return this.coalescer.due(this.acceptedAt.get(key) ?? 0);
+    }
+    return true;
+  }
+
+  /** The oldest pending frames not in flight that fit one message (same topic, within the caps), in the wire version each may use. */
   private nextBatch(): { topic: string; batch: [string, Buffer][] } | null {
     const batch: [string, Buffer][] = [];
     let topic = '';
@@ -226,14 +273,16 @@ export class EdgeLink extends EventEmitter {
       this.held = null;
       if (!entry) break;
       const head = decodeFrame(entry[1]);
-      const t = topics.features(head.gatewayId, head.modelId);
-      if (batch.length && (t !== topic || bytes + entry[1].length > this.maxBatchBytes)) {
+      const v2 = this.wire.v2(head);
+      const t = v2 ? topics.frames(head.gatewayId) : topics.features(head.gatewayId, head.modelId);
+      const wire = v2 ? encodeFeaturesV2(head, this.wire.ctx) : entry[1];
+      if (batch.length && (t !== topic || bytes + wire.length > this.maxBatchBytes)) {
         this.held = entry;
         break;
       }
       topic = t;
-      bytes += entry[1].length;
-      batch.push(entry);
+      bytes += wire.length;
+      batch.push([entry[0], wire]);
     }
     return batch.length ? { topic, batch } : null;
   }
@@ -258,6 +307,10 @@ export class EdgeLink extends EventEmitter {
       stale++;
     }
     if (!stale) return;
+    // Unanswered: perhaps refused unseen at QoS 0, so the resend asks the broker for a PUBACK;
+    // and a tail that lost our context (a broker that forgot the retained birth) gets it again.
+    this.confirmed = false;
+    this.publishBirth();
     // From the oldest again: the stale frames are the oldest pending ones.
     this.rewind();
     this.pump();
@@ -288,24 +341,28 @@ export class EdgeLink extends EventEmitter {
   }
 
   private onAnswerFrame(payload: Buffer, topic: string): void {
-    let f: Frame;
+    let answer: IncomingAnswer;
     try {
-      f = decodeFrame(payload);
+      answer = parseAnswer(payload, this.wire.ctx, this.opts.readAnswer ?? readWithLoadedManifest);
     } catch (err) {
       this.refuse('malformed', topic, `an answer that does not parse: ${(err as Error).message}`);
       return;
     }
-    if (f.kind !== 'result' && f.kind !== 'ack') return this.refuse('malformed', topic, `a ${f.kind} frame on an answer topic`);
     // Answers come on this gateway's own topics only (its subscription): the key is ours.
-    const key = frameKey(f, this.opts.gateway);
+    const key = frameKey({ gatewayId: this.opts.gateway, bootId: answer.bootId, seq: answer.seq });
     const frame = this.outbox.get(key);
     if (!frame) {
       // Already answered: at-least-once delivery means a tail may answer twice.
       this.counts.duplicates++;
       return;
     }
-    const mismatch = echoMismatch(f, decodeFrame(frame), parseTopic(topic)?.model ?? null);
-    if (mismatch) return this.refuse('mismatch', topic, `an answer for seq ${f.seq} (boot ${f.bootId}) that does not echo its frame: ${mismatch}`);
+    const sent = decodeFrame(frame);
+    const mismatch = answer.mismatch(sent, frame, parseTopic(topic)?.model ?? null);
+    if (mismatch) return this.refuse('mismatch', topic, `an answer for seq ${answer.seq} (boot ${answer.bootId}) that does not echo its frame: ${mismatch}`);
+    const f = answer.frame(sent);
+    // A real answer on this connection: the topic works, frames can skip their PUBACK.
+    this.confirmed = true;
+    if (answer.v2) this.wire.peerV2 = true;
     const sentAt = this.inflight.get(key);
     this.outbox.ack(key);
     this.inflight.delete(key);
@@ -314,7 +371,9 @@ export class EdgeLink extends EventEmitter {
     const now = Date.now();
     if (sentAt !== undefined) this.rtt.push(now - sentAt);
     const acceptedAt = this.acceptedAt.get(key);
-    if (acceptedAt !== undefined) this.latency.push(now - acceptedAt);
+    // Less the coalescing wait: the rate controller acts on the link, not on a wait the operator chose.
+    const chosen = sentAt !== undefined && acceptedAt !== undefined ? Math.min(this.coalescer.budgetMs, sentAt - acceptedAt) : 0;
+    if (acceptedAt !== undefined) this.latency.push(now - acceptedAt - Math.max(0, chosen));
     this.acceptedAt.delete(key);
     this.throughput.add(frame.length);
     this.emit('answer', f);
@@ -327,14 +386,16 @@ export class EdgeLink extends EventEmitter {
       state: this.state, pending: this.outbox.size, inflight: this.inflight.size, ...this.counts,
       dropped: this.outbox.dropped, rttMsP50: this.rtt.quantile(0.5), rttMsP95: this.rtt.quantile(0.95),
       latencyMsP50: this.latency.quantile(0.5), latencyMsP95: this.latency.quantile(0.95),
-      oldestPendingMs: oldest.done ? null : now - (this.acceptedAt.get(oldest.value[0]) ?? this.openedAt),
+      oldestPendingMs: oldest.done ? null : Math.max(0, now - (this.acceptedAt.get(oldest.value[0]) ?? this.openedAt) - this.coalescer.budgetMs),
       ackedBytesPerSec: this.throughput.perSecond(), lastError: this.lastError, durable: this.outbox.durable,
+      linkBytesSent: this.socketBytes.sent, linkBytesReceived: this.socketBytes.received, wire: this.wire.peerV2 ? 2 : 1,
     };
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     clearInterval(this.timer);
+    this.coalescer.close();
     this.stopConnecting();
     const client = this.client;
     if (client?.connected) {

@@ -1,7 +1,7 @@
 // Who a message is from, and whether an answer answers what was sent. The gateway's
 // identity is the topic it published on (the broker's ACL enforces that, the bytes inside
 // a frame nobody checks); an answer counts only if it echoes the frame it answers.
-import type { Frame } from '../wire';
+import type { AnswerV2, Frame } from '../wire';
 import { parseTopic } from './topics';
 
 /** Why a message was not taken: a frame or answer that does not parse, a header that claims another gateway, an answer that does not echo its frame. */
@@ -37,4 +37,12 @@ export function echoMismatch(answer: Frame, sent: Frame, answerModel: string | n
   for (const k of fields) if (answer[k] !== sent[k]) return `${k} ${String(answer[k])}, the frame has ${String(sent[k])}`;
   if (answerModel !== null && answerModel !== sent.modelId) return `came on the topic of model ${answerModel}, the frame is for ${sent.modelId}`;
   return null;
+}
+
+/**
+ * The same for a v2 answer, which does not repeat its frame's fields: it must give the
+ * CRC of the frame it answers (boot and seq found it), which only a reader of that frame has.
+ */
+export function echoMismatchV2(answer: Pick<AnswerV2, 'echo'>, sentCrc: number): string | null {
+  return answer.echo === sentCrc ? null : `echoes checksum 0x${answer.echo.toString(16)}, the frame has 0x${sentCrc.toString(16)}`;
 }

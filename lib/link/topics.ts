@@ -6,6 +6,11 @@ export const TAIL_GROUP = 'tails';
 export const topics = {
   features: (gateway: string, model: string) => `split/${gateway}/${model}/features`,
   results: (gateway: string, model: string) => `split/${gateway}/${model}/results`,
+  /** Wire v2 (the model is named inside the frame): one topic each way per gateway, short on every message. */
+  frames: (gateway: string) => `split/${gateway}/f`,
+  answers: (gateway: string) => `split/${gateway}/r`,
+  allFrames: (shared: boolean, group = TAIL_GROUP) => (shared ? `$share/${group}/split/+/f` : 'split/+/f'),
+  allAnswers: 'split/+/r',
   /** Retained birth/death frames: who is live. */
   state: (gateway: string) => `split/${gateway}/state`,
   /** What a gateway subscribes to for its answers, across model updates. */
@@ -45,11 +50,13 @@ export const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface TopicParts { gateway: string; model: string | null; kind: string }
 
-/** split/<gateway>/<model>/<kind>, or split/<gateway>/state (no model). */
+const SHORT_KINDS: Record<string, string> = { state: 'state', f: 'frames', r: 'answers' };
+
+/** split/<gateway>/<model>/<kind>, or split/<gateway>/{state,f,r} (no model: kinds state, frames, answers). */
 export function parseTopic(topic: string): TopicParts | null {
   const parts = topic.split('/');
   if (parts[0] !== 'split') return null;
-  if (parts.length === 3 && parts[2] === 'state') return { gateway: parts[1], model: null, kind: 'state' };
+  if (parts.length === 3 && SHORT_KINDS[parts[2]]) return { gateway: parts[1], model: null, kind: SHORT_KINDS[parts[2]] };
   if (parts.length !== 4) return null;
   return { gateway: parts[1], model: parts[2], kind: parts[3] };
 }

@@ -12,6 +12,8 @@ import type { AnswerFigures, AnswerKind, Outcome } from './answers';
 export interface EdgeLinkSnapshot {
   state: string; pending: number; inflight: number; dropped: number; resent: number;
   malformedAnswers?: number; refusedAnswers?: number;
+  /** Frame bytes as published, and the socket's bytes each way (cumulative). */
+  frameBytesSent?: number; linkBytesSent?: number; linkBytesReceived?: number;
   rttMsP50: number | null; rttMsP95: number | null;
 }
 
@@ -21,7 +23,10 @@ export interface GatewaySummary {
   link: string | null;
   fps: number;
   exitRatio: number | null;
+  /** Per forwarded frame: payload bytes (coded symbols), frame bytes (the wire frame), link bytes (socket, both ways, everything). */
+  payloadBytesPerFrame: number | null;
   bytesPerFrame: number | null;
+  linkBytesPerFrame: number | null;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   accuracy: number | null;
@@ -69,7 +74,11 @@ interface Gateway {
 const KEEP_SEC = 60;
 
 /** The edge link's cumulative counts, and the counter each one feeds. */
-const LINK_COUNTS = { dropped: 'outboxDropped', resent: 'resent', malformedAnswers: 'parseErrors', refusedAnswers: 'refusedAnswers' } as const;
+const LINK_COUNTS = {
+  dropped: 'outboxDropped', resent: 'resent', malformedAnswers: 'parseErrors', refusedAnswers: 'refusedAnswers',
+  frameBytesSent: 'linkFrameBytes', linkBytesSent: 'linkBytes', linkBytesReceived: 'linkBytes',
+} as const;
+const LINK_DIRECTION: Partial<Record<LinkCount, string>> = { linkBytesSent: 'up', linkBytesReceived: 'down' };
 type LinkCount = keyof typeof LINK_COUNTS;
 
 /** An answer seen at the edge: how it scored, how long it took, what it found. */
@@ -98,7 +107,7 @@ export class FleetStats {
       g = {
         window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
         link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0, shed: 0,
-        linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0 },
+        linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0, frameBytesSent: 0, linkBytesSent: 0, linkBytesReceived: 0 },
       };
       this.gateways.set(name, g);
     }
@@ -145,9 +154,13 @@ export class FleetStats {
   }
 
   /** A frame encoded at the edge and handed to the link. */
-  sent(id: string, o: { bytes: number; rate: number; auto?: boolean; threshold?: number }, now = Date.now()): void {
+  sent(id: string, o: { bytes: number; payloadBytes?: number; rate: number; auto?: boolean; threshold?: number }, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
     this.metrics.frames.inc({ gateway, path: 'forward' });
+    if (o.payloadBytes !== undefined) {
+      this.metrics.payloadBytes.inc({ gateway }, o.payloadBytes);
+      g.window.count('payloadBytes', o.payloadBytes, now);
+    }
     this.metrics.transmittedBytes.inc({ gateway }, o.bytes);
     this.metrics.frameBytes.observe({ gateway }, o.bytes);
     this.metrics.rateLevel.set({ gateway }, o.rate);
@@ -242,8 +255,10 @@ export class FleetStats {
     for (const key of Object.keys(LINK_COUNTS) as LinkCount[]) {
       const n = s[key] ?? 0;
       const last = n < g.linkCounts[key] ? 0 : g.linkCounts[key];
-      if (n > last) m[LINK_COUNTS[key]].inc({ gateway }, n - last);
-      if (key !== 'dropped' && key !== 'resent' && n > last) g.refused += n - last;
+      const direction = LINK_DIRECTION[key];
+      if (n > last) m[LINK_COUNTS[key]].inc(direction ? { gateway, direction } : { gateway }, n - last);
+      if (direction && n > last) g.window.count('linkBytes', n - last, now);
+      if ((key === 'malformedAnswers' || key === 'refusedAnswers') && n > last) g.refused += n - last;
       g.linkCounts[key] = n;
     }
   }
@@ -288,7 +303,9 @@ export class FleetStats {
         link: g.link,
         fps: (edgeFrames || cloudFrames) / span,
         exitRatio: edgeFrames ? exits / edgeFrames : null,
+        payloadBytesPerFrame: forwards && sum('payloadBytes') ? sum('payloadBytes') / forwards : null,
         bytesPerFrame: forwards ? sum('sentBytes') / forwards : cloudFrames ? sum('cloudBytes') / cloudFrames : null,
+        linkBytesPerFrame: forwards && sum('linkBytes') ? sum('linkBytes') / forwards : null,
         latencyP50Ms: quantile(latencies, 0.5),
         latencyP95Ms: quantile(latencies, 0.95),
         accuracy: judged ? sum('correct') / judged : null,

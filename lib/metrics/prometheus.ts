@@ -14,7 +14,12 @@ export function defineMetrics(register: Registry) {
   return {
     // Edge: what the gateway decided and sent.
     frames: counter('split_dnn_frames_total', 'Frames decided at the edge, by path: exit (answered by the early exit) or forward (sent to the cloud)', ['gateway', 'path']),
-    transmittedBytes: counter('split_dnn_transmitted_bytes_total', 'Bytes of wire frames handed to the link (whole frames: header, coded payload, CRC)', ['gateway']),
+    // Three byte figures: payload (the codec's output), frame (a wire frame as handed to the
+    // link: v1 header, payload, CRC), link (the TCP bytes of the gateway's MQTT socket).
+    payloadBytes: counter('split_dnn_payload_bytes_total', 'Payload bytes: the coded symbols of the transmitted frames, no header', ['gateway']),
+    transmittedBytes: counter('split_dnn_transmitted_bytes_total', 'Frame bytes: wire frames handed to the link (v1: header, coded payload, CRC; the link may send them smaller, in v2)', ['gateway']),
+    linkFrameBytes: counter('split_dnn_link_frame_bytes_total', 'Frame bytes as the link published them (v2 or v1, resends included)', ['gateway']),
+    linkBytes: counter('split_dnn_link_bytes_total', 'Link bytes: what the gateway\'s MQTT socket wrote (direction up) and read (down), all messages and acknowledgements; IP and TCP headers not included', ['gateway', 'direction']),
     frameBytes: new Histogram({ name: 'split_dnn_frame_bytes', help: 'Bytes per transmitted wire frame', labelNames: ['gateway'], buckets: FRAME_BYTES_BUCKETS, registers }),
     results: counter('split_dnn_results_total', 'Answers seen at the edge, by source (edge exit or cloud) and outcome (correct, wrong: against labels; agree, disagree: against the original model; unlabelled, error)', ['gateway', 'source', 'outcome']),
     taskResults: counter('split_dnn_task_results_total', 'Answers seen at the edge, by source and task (classification, multilabel, detection, tensors)', ['gateway', 'source', 'task']),

@@ -29,6 +29,8 @@ export type TaskSpec =
   | { kind: 'multilabel'; output?: string; threshold?: number; activation?: 'sigmoid' | 'none' }
   | {
     kind: 'detection'; boxes: string; scores: string; boxFormat?: BoxFormat; normalized?: boolean;
+    /** One output holds boxes and scores (boxes === scores): [K, 4 (+1) + C], or [4 (+1) + C, K] when transposed (YOLOv8). */
+    packed?: { transposed: boolean; objectness: boolean };
     scoreActivation?: 'none' | 'sigmoid' | 'softmax'; background?: number;
     scoreThreshold?: number; iouThreshold?: number; maxDetections?: number;
   }
@@ -86,7 +88,7 @@ export class ManifestError extends Error {
 
 type Json = Record<string, unknown>;
 
-function need(obj: Json, key: string, kind: 'string' | 'number' | 'object' | 'array', at: string): unknown {
+function need(obj: Json, key: string, kind: 'string' | 'number' | 'boolean' | 'object' | 'array', at: string): unknown {
   const value = obj[key];
   const ok = kind === 'array' ? Array.isArray(value)
     : kind === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -195,6 +197,11 @@ function checkTask(m: Json): TaskSpec['kind'] {
   if (task.kind === undefined) throw new ManifestError('task.kind must be given', 'task.kind');
   if (task.kind === 'detection') for (const k of ['boxes', 'scores']) need(task, k, 'string', 'task.');
   oneOf(task, 'boxFormat', ['xyxy', 'yxyx', 'cxcywh'], 'task.');
+  if (task.packed !== undefined) {
+    const packed = need(task, 'packed', 'object', 'task.') as Json;
+    for (const k of ['transposed', 'objectness']) need(packed, k, 'boolean', 'task.packed.');
+    if (task.boxes !== task.scores) throw new ManifestError('task.packed: boxes and scores name the same output', 'task.packed');
+  }
   return task.kind as TaskSpec['kind'];
 }
 

@@ -7,6 +7,13 @@ import type { RuntimeOptions } from './runtime';
 
 interface Entry { runtime: Promise<ModelRuntime>; users: number }
 const open = new Map<string, Entry>();
+/** Loaded runtimes by model id: the edge link reads compact answers with their manifest. */
+const byModelId = new Map<string, ModelRuntime>();
+
+/** The manifest of a model loaded in this process, by its id; undefined when none is. */
+export function loadedManifest(modelId: string): ModelRuntime['manifest'] | undefined {
+  return byModelId.get(modelId)?.manifest;
+}
 
 export function acquireRuntime(dir: string, opts?: RuntimeOptions): Promise<ModelRuntime> {
   const key = path.resolve(dir);
@@ -15,7 +22,7 @@ export function acquireRuntime(dir: string, opts?: RuntimeOptions): Promise<Mode
     entry = { runtime: ModelRuntime.open(key, opts), users: 0 };
     open.set(key, entry);
     // A bundle that failed to load is forgotten so the next deploy tries again.
-    entry.runtime.catch(() => { if (open.get(key) === entry) open.delete(key); });
+    entry.runtime.then((rt) => byModelId.set(rt.modelId, rt), () => { if (open.get(key) === entry) open.delete(key); });
   }
   entry.users++;
   return entry.runtime;
@@ -29,6 +36,7 @@ export async function releaseRuntime(dir: string): Promise<void> {
   if (entry.users > 0) return;
   open.delete(key);
   const runtime = await entry.runtime.catch(() => null);
+  if (runtime && byModelId.get(runtime.modelId) === runtime) byModelId.delete(runtime.modelId);
   await runtime?.close();
 }
 

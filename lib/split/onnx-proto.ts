@@ -1,11 +1,12 @@
 // Reading and writing ONNX models through the official schema (onnx.proto, vendored next to
-// this file) with protobufjs, plus the few constructors the splitter and the tests need.
-// Messages stay protobufjs objects, so fields this code never looks at survive a round trip.
+// this file), plus the few constructors the splitter and the tests need. Fields this code
+// never looks at, and fields the schema does not know, survive a round trip.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
+import { decodeMessage, encodeMessage } from './proto-codec';
+import { parseProto, Schema } from './proto-schema';
 
-/** int64 fields decode to Long objects (the `long` package is installed) or plain numbers. */
+/** int64 fields decode to plain numbers, or to an exact Int64Value beyond 2^53. */
 export type Int64 = number | { toNumber(): number };
 
 export interface Dim { dimValue?: Int64 | null; dimParam?: string | null }
@@ -43,11 +44,9 @@ function schemaPath(): string {
   return file;
 }
 
-let modelType: protobuf.Type | null = null;
-function ModelType(): protobuf.Type {
-  modelType ??= protobuf.loadSync(schemaPath()).lookupType('onnx.ModelProto');
-  return modelType;
-}
+let schema: Schema | null = null;
+const onnxSchema = (): Schema => (schema ??= parseProto(fs.readFileSync(schemaPath(), 'utf8')));
+const MODEL = 'onnx.ModelProto';
 
 export class OnnxFormatError extends Error {
   constructor(message: string) {
@@ -60,7 +59,7 @@ export class OnnxFormatError extends Error {
 export function readModel(bytes: Uint8Array, what = 'model'): ModelProto {
   let model: ModelProto;
   try {
-    model = ModelType().decode(bytes) as unknown as ModelProto;
+    model = decodeMessage(onnxSchema(), MODEL, bytes) as unknown as ModelProto;
   } catch (err) {
     throw new OnnxFormatError(`${what} is not an ONNX model (${(err as Error).message})`);
   }
@@ -73,10 +72,10 @@ export function readModel(bytes: Uint8Array, what = 'model'): ModelProto {
 }
 
 export function writeModel(model: ModelProto): Uint8Array {
-  return ModelType().encode(model as unknown as protobuf.Message).finish();
+  return encodeMessage(onnxSchema(), MODEL, model as unknown as Record<string, unknown>);
 }
 
-// ---- constructors (plain objects; protobufjs encodes them like decoded messages) ----
+// ---- constructors (plain objects; writeModel encodes them like decoded messages) ----
 
 /** dims: numbers, or a string for a symbolic axis (e.g. 'N' for the batch). */
 export function valueInfo(name: string, elemType: number, dims: (number | string)[]): ValueInfo {

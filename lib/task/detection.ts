@@ -10,6 +10,28 @@ import { Detection, DetectionResult, Outputs, Task, TaskContext, labelOf, output
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+interface Candidates { boxes: ArrayLike<number>; scores: ArrayLike<number>; anchors: number; classes: number; objectness?: ArrayLike<number> }
+
+/** One packed output, [K, W] or [W, K] with W = 4 (+1 objectness) + C, as separate row-major boxes and scores. */
+function unpack(t: { dims: readonly number[]; data: ArrayLike<number> }, packed: { transposed: boolean; objectness: boolean }): Candidates {
+  const dims = t.dims.length === 3 && t.dims[0] === 1 ? t.dims.slice(1) : t.dims;
+  if (dims.length !== 2) throw new Error(`a packed detection output is [K, 4 + C] or [4 + C, K] per sample, got [${t.dims}]`);
+  const [anchors, width] = packed.transposed ? [dims[1], dims[0]] : [dims[0], dims[1]];
+  const first = packed.objectness ? 5 : 4;
+  const classes = width - first;
+  if (classes < 1) throw new Error(`a packed detection output needs ${first} box values and at least one class per candidate, got [${t.dims}]`);
+  const at = packed.transposed ? (k: number, j: number) => t.data[j * anchors + k] : (k: number, j: number) => t.data[k * width + j];
+  const boxes = new Float32Array(anchors * 4);
+  const scores = new Float32Array(anchors * classes);
+  const objectness = packed.objectness ? new Float32Array(anchors) : undefined;
+  for (let k = 0; k < anchors; k++) {
+    for (let j = 0; j < 4; j++) boxes[k * 4 + j] = at(k, j);
+    if (objectness) objectness[k] = at(k, 4);
+    for (let c = 0; c < classes; c++) scores[k * classes + c] = at(k, first + c);
+  }
+  return { boxes, scores, anchors, classes, objectness };
+}
+
 export function detectionTask(ctx: TaskContext): Task {
   if (ctx.task?.kind !== 'detection') throw new Error('detectionTask needs a task of kind "detection"');
   const spec = ctx.task;
@@ -21,7 +43,25 @@ export function detectionTask(ctx: TaskContext): Task {
   const s = ctx.input.source;
   const extent = spec.normalized === false ? [s.width, s.height, s.width, s.height] : [1, 1, 1, 1];
 
+  const activate = (raw: number) => (spec.scoreActivation === 'sigmoid' ? sigmoid(raw) : raw);
+
   function detect(out: Outputs): Scored[] {
+    const { boxes, scores, anchors, classes, objectness } = spec.packed ? unpack(outputOf(out, spec.boxes), spec.packed) : separate(out);
+    const candidates: Scored[] = [];
+    for (let k = 0; k < anchors; k++) {
+      const row = spec.scoreActivation === 'softmax' ? softmax(scores, k * classes, classes) : null;
+      const object = objectness ? activate(objectness[k]) : 1;
+      if (object < scoreThreshold) continue;
+      for (let c = 0; c < classes; c++) {
+        if (c === spec.background) continue;
+        const score = object * (row ? row[c] : activate(scores[k * classes + c]));
+        if (score >= scoreThreshold) candidates.push({ box: toXyxy(boxes, k * 4, format), index: c, score });
+      }
+    }
+    return nms(candidates, iouThreshold, maxDetections);
+  }
+
+  function separate(out: Outputs): Candidates {
     const boxes = outputOf(out, spec.boxes);
     const scores = outputOf(out, spec.scores);
     const anchors = boxes.data.length / 4;
@@ -29,23 +69,13 @@ export function detectionTask(ctx: TaskContext): Task {
     if (!Number.isInteger(anchors) || !Number.isInteger(classes)) {
       throw new Error(`detection outputs do not fit: "${spec.boxes}" [${boxes.dims}] is not [K, 4] against "${spec.scores}" [${scores.dims}] [K, C]`);
     }
-    const candidates: Scored[] = [];
-    for (let k = 0; k < anchors; k++) {
-      const row = spec.scoreActivation === 'softmax' ? softmax(scores.data, k * classes, classes) : null;
-      for (let c = 0; c < classes; c++) {
-        if (c === spec.background) continue;
-        const raw = row ? row[c] : scores.data[k * classes + c];
-        const score = spec.scoreActivation === 'sigmoid' ? sigmoid(raw) : raw;
-        if (score >= scoreThreshold) candidates.push({ box: toXyxy(boxes.data, k * 4, format), index: c, score });
-      }
-    }
-    return nms(candidates, iouThreshold, maxDetections);
+    return { boxes: boxes.data, scores: scores.data, anchors, classes };
   }
 
   const toDetection = (d: Scored): Detection => ({ box: d.box, index: d.index, label: labelOf(ctx, d.index), score: d.score });
   return {
     kind: 'detection',
-    reads: [spec.boxes, spec.scores],
+    reads: spec.packed ? [spec.boxes] : [spec.boxes, spec.scores],
     minAgreement: 0.99,
     interpret(out) {
       return { kind: 'detection', detections: detect(out).map(toDetection) };

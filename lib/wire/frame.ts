@@ -8,7 +8,7 @@ import {
   HEADER_FIXED_BYTES,
   JsonObject,
   KIND_CODE,
-  KNOWN_FLAGS_MASK,
+  checkFlags,
   MAGIC0,
   MAGIC1,
   MODEL_ID_BYTES,
@@ -224,8 +224,3 @@ export function decodeFrame(buf: Uint8Array, limits?: Partial<FrameLimits>): Fra
   return frame;
 }
 
-function checkFlags(flags: number): void {
-  if ((flags & ~KNOWN_FLAGS_MASK) !== 0) {
-    throw new WireError('BAD_FLAGS', 'flags', `reserved flags 0x${(flags & ~KNOWN_FLAGS_MASK).toString(16)} set`);
-  }
-}

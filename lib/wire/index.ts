@@ -9,3 +9,7 @@ export { jsonPayload, readBirth, readDeath, readResult } from './payload';
 export type { BirthBody, DeathBody, ResultBody } from './payload';
 export { DEFAULT_BATCH_LIMITS, MAX_BATCH_FRAMES, decodeBatch, encodeBatch, framesOf, isBatch } from './batch';
 export type { BatchLimits, DeflateMode } from './batch';
+export { decodeFrameV2, encodeAnswerV2, encodeFeaturesV2, isFrameV2, modelIndex } from './frame-v2';
+export type { AnswerV2, MessageV2 } from './frame-v2';
+export { MAX_CONTEXT_MODELS, WIRE_VERSION_2, checkContext } from './fields';
+export type { LinkContext } from './fields';

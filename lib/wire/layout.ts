@@ -77,6 +77,12 @@ export interface Frame {
 export const FRAME_FLAGS = { audit: 0x01 } as const;
 export const KNOWN_FLAGS_MASK = FRAME_FLAGS.audit;
 
+export function checkFlags(flags: number): void {
+  if ((flags & ~KNOWN_FLAGS_MASK) !== 0) {
+    throw new WireError('BAD_FLAGS', 'flags', `reserved flags 0x${(flags & ~KNOWN_FLAGS_MASK).toString(16)} set`);
+  }
+}
+
 export interface FrameLimits {
   /** Largest payload accepted (bytes). */
   maxPayloadBytes: number;

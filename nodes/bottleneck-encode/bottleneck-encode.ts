@@ -40,6 +40,7 @@ function register(RED: NodeAPI): void {
     let fixed = auto ? -1 : Number(def.rate);
     let frames = 0;
     let bytes = 0;
+    let payloadBytes = 0;
     let lastLevel = -1;
     let link: EdgeLink | null = null;
     // One controller per model version: an update may bring units of other sizes, and the
@@ -47,7 +48,8 @@ function register(RED: NodeAPI): void {
     const controllers = new Map<string, RateController>();
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
-      text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, ${frames ? (bytes / frames).toFixed(1) : 0} B/frame, ${short(frames)}`,
+      // Payload bytes (the coded symbols) and frame bytes (the v1 frame handed on), per frame.
+      text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, payload ${frames ? (payloadBytes / frames).toFixed(1) : 0} B, frame ${frames ? (bytes / frames).toFixed(1) : 0} B, ${short(frames)}`,
     }));
 
     /** The version this frame's head ran on (msg.modelId from split-head), else the current one. */
@@ -132,6 +134,7 @@ function register(RED: NodeAPI): void {
       msg.timing = { ...(msg.timing as object | undefined), encodeMs: performance.now() - started };
       frames++;
       bytes += frame.length;
+      payloadBytes += coded.payload.length;
       lastLevel = level;
       status.update();
       send(msg);

@@ -31,7 +31,8 @@ function register(RED: NodeAPI): void {
       const c = cloud?.stats();
       const refused = (e ? e.malformedAnswers + e.refusedAnswers : 0) + (c ? c.malformed + c.forged : 0);
       const text = (role === 'edge'
-        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${e?.dropped ? `, ${e.dropped} dropped` : ''}`
+        // Frame bytes as the link sends them (v2 once a tail answered in v2), link bytes from the socket, both ways.
+        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${e?.dropped ? `, ${e.dropped} dropped` : ''}${e?.published ? `, frame ${(e.frameBytesSent / e.published).toFixed(1)} B v${e.wire}, link ${short(e.linkBytesSent + e.linkBytesReceived)} B` : ''}`
         : `${state}, ${short(c?.received ?? 0)} frames in${c?.gapsOpen ? `, ${c.gapsOpen} missing` : ''}`) + (refused ? `, ${short(refused)} refused` : '');
       // Down: why. Up but refused something (an ACL, say): the counts and why, until the next reconnect.
       if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${state}: ${lastError}` : text };
@@ -132,7 +133,8 @@ function register(RED: NodeAPI): void {
         context.set(frameKey(f), { label: msg.label, capturedAt: msg.capturedAt as number | undefined, sampleIndex: msg.sampleIndex, reference: msg.reference });
       } else {
         // The answer goes to the gateway of the topic its frame came on, when it came over the link.
-        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined);
+        const compact = msg.answer instanceof Uint8Array ? msg.answer : undefined; // tail-infer's compact answer
+        cloud!.reply(msg.payload, typeof msg.topic === 'string' && msg.topic ? msg.topic : undefined, compact);
       }
       status.update();
     });

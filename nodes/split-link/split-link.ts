@@ -3,7 +3,8 @@
 // properties, so they are encrypted with credentialSecret and not exported.
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { EdgeLink } from '../../lib/link/edge-link';
+import { DEFAULT_COALESCE_MS, EdgeLink } from '../../lib/link/edge-link';
+import { LINK_PROFILES } from '../../lib/link/profiles';
 import { CloudLink } from '../../lib/link/cloud-link';
 import type { LinkSettings } from '../../lib/link/connect';
 
@@ -11,6 +12,7 @@ interface SplitLinkDef extends NodeDef {
   broker: string; protocol: string; clientId: string; gateway: string; group: string;
   verifyServer: boolean; caFile: string; certFile: string; keyFile: string;
   outboxDir: string; outboxMaxFrames: string; window: string; resendAfter: string; batch: string; keepalive: string;
+  coalesce?: string; answerForm?: 'compact' | 'json'; profile?: string;
 }
 interface SplitLinkCredentials { username?: string; password?: string }
 
@@ -32,6 +34,9 @@ function register(RED: NodeAPI): void {
     // A fleet can hand every runtime its broker login through the environment instead.
     const username = this.credentials?.username || process.env.SPLIT_DNN_MQTT_USERNAME;
     const password = this.credentials?.password || process.env.SPLIT_DNN_MQTT_PASSWORD;
+    // A named profile sets the byte/latency trade-off as a whole; none (custom) takes the fields.
+    const profile = def.profile ? LINK_PROFILES[def.profile] : undefined;
+    if (def.profile && !profile) this.warn(`unknown link profile "${def.profile}": using the fields`);
     const settings = (suffix: string): LinkSettings => ({
       url: def.broker || 'mqtt://127.0.0.1:1883',
       protocolVersion: def.protocol === '4' ? 4 : 5,
@@ -42,7 +47,7 @@ function register(RED: NodeAPI): void {
       certFile: def.certFile || undefined,
       keyFile: def.keyFile || undefined,
       verifyServer: def.verifyServer !== false,
-      keepalive: Number(def.keepalive) || undefined,
+      keepalive: profile?.keepaliveS ?? (Number(def.keepalive) || undefined),
     });
     const outboxDir = def.outboxDir
       ? path.resolve(RED.settings.userDir ?? '.', def.outboxDir)
@@ -57,8 +62,11 @@ function register(RED: NodeAPI): void {
       window: Number(def.window) || undefined,
       resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
       maxBatch: Number(def.batch) || undefined,
+      coalesceMs: profile?.coalesceMs ?? (def.coalesce === undefined || def.coalesce === '' ? DEFAULT_COALESCE_MS : Number(def.coalesce)),
     }));
-    this.cloud = () => (cloud ??= CloudLink.open({ settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined }));
+    this.cloud = () => (cloud ??= CloudLink.open({
+      settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined, jsonAnswers: def.answerForm === 'json',
+    }));
 
     this.on('close', (_removed: boolean, done: () => void) => {
       const closing = [edge?.then((l) => l.close()), cloud?.then((l) => l.close())];

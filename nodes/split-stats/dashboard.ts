@@ -5,7 +5,7 @@ import type { GatewaySummary } from '../../lib/metrics';
 import type { RateLevel } from '../../lib/model';
 
 export const OUTPUT_LABELS = [
-  'frames/s per gateway (chart)', 'exit ratio % (chart)', 'bytes per transmitted frame (chart)',
+  'frames/s per gateway (chart)', 'exit ratio % (chart)', 'frame bytes per transmitted frame (chart)',
   'latency p50/p95 ms (chart)', 'accuracy % (chart)', 'outbox depth (chart)',
   'fleet table (table; msg.fleet: one line of text)', 'exit threshold (slider)', 'rate level (dropdown)',
 ];
@@ -41,7 +41,10 @@ export function tableMessage(rows: GatewaySummary[], windowSec: number): NodeMes
     link: text(r.link),
     'frames/s': round(r.fps, 1),
     'exit %': text(pct(r.exitRatio)),
-    'bytes/frame': text(r.bytesPerFrame === null ? null : round(r.bytesPerFrame, 1)),
+    // Per forwarded frame: payload (coded symbols), frame (wire frame), link (socket bytes both ways, everything included).
+    'payload B': text(r.payloadBytesPerFrame === null ? null : round(r.payloadBytesPerFrame, 1)),
+    'frame B': text(r.bytesPerFrame === null ? null : round(r.bytesPerFrame, 1)),
+    'link B': text(r.linkBytesPerFrame === null ? null : round(r.linkBytesPerFrame, 1)),
     'p50 ms': text(ms(r.latencyP50Ms)),
     'p95 ms': text(ms(r.latencyP95Ms)),
     'accuracy %': text(pct(r.accuracy)),
@@ -69,7 +72,7 @@ export function rateOptions(rates: RateLevel[]): Array<{ label: string; value: s
   return [{ label: 'auto (follows the link)', value: 'auto', type: 'str' }, ...rates.map((r, i) => {
     const bytes = r.measured?.codedBytes ?? r.measured?.idealBytes;
     const acc = r.measured?.accuracy;
-    const facts = [bytes !== undefined ? `${round(bytes, 1)} B` : null, acc !== undefined ? `${round(100 * acc, 1)}%` : null].filter(Boolean);
+    const facts = [bytes !== undefined ? `${round(bytes, 1)} B payload` : null, acc !== undefined ? `${round(100 * acc, 1)}%` : null].filter(Boolean);
     return { label: `${i}${facts.length ? ` · ${facts.join(' · ')}` : ''}`, value: i, type: 'num' };
   })];
 }

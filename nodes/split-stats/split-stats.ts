@@ -23,7 +23,7 @@ interface StatsDef extends NodeDef {
 }
 
 type Answer = AnyAnswer & { source?: string };
-interface FrameInfo { gateway?: string; kind?: string; bytes?: number; rate?: number; auto?: boolean }
+interface FrameInfo { gateway?: string; kind?: string; bytes?: number; payloadBytes?: number; rate?: number; auto?: boolean }
 
 /** The gateway of the topic a message came on, if it came over the link. */
 const topicGateway = (msg: NodeMessageInFlow) => (typeof msg.topic === 'string' ? parseTopic(msg.topic)?.gateway : undefined);
@@ -56,7 +56,7 @@ function observe(fleet: FleetStats, msg: NodeMessageInFlow, own: string, now: nu
     return true;
   }
   if (frame && !frame.kind && typeof frame.bytes === 'number' && Buffer.isBuffer(msg.payload)) {
-    fleet.sent(frame.gateway ?? own, { bytes: frame.bytes, rate: frame.rate ?? 0, auto: frame.auto, threshold: exit?.threshold }, now);
+    fleet.sent(frame.gateway ?? own, { bytes: frame.bytes, payloadBytes: frame.payloadBytes, rate: frame.rate ?? 0, auto: frame.auto, threshold: exit?.threshold }, now);
     return true;
   }
   if (frame?.kind && answer.source === 'cloud') {

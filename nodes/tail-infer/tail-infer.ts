@@ -108,14 +108,16 @@ function register(RED: NodeAPI): void {
         const outputs = await rt.tailOutputs(await rt.decode(f.rateLevel, latent, 1), 1);
         const result = taskOf(rt).interpret(perSample(outputs, 1)[0]);
         const body = { ...answerBody(result), source: 'cloud', latencyMs: Date.now() - f.timestampMs };
-        return { body, answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
+        // The compact form (lib/task) is what the link sends a v2 gateway; the frame's JSON is for everyone else.
+        return { body, compact: taskOf(rt).encodeAnswer(result), answer: encodeFrame({ ...f, kind: 'result', shape: [], payload: undefined, body }) };
       })();
       answers.set(key, inferred.then((r) => r.answer));
       // A failed run must not leave a rejected answer cached for the resend.
       inferred.catch(() => answers.delete(key));
-      const { body, answer } = await inferred;
+      const { body, answer, compact } = await inferred;
       results++;
       msg.payload = answer;
+      msg.answer = compact;
       msg.result = { ...body, gateway, bootId: f.bootId, seq: f.seq, rate: f.rateLevel, bytes: f.payload.length };
       msg.timing = { ...(msg.timing as object | undefined), tailMs: performance.now() - started };
       status.update();

@@ -14,6 +14,11 @@ Each model is small (a few hundred kB) but takes real-size input (224x224 RGB):
   multilabel.onnx        a CNN ending in Sigmoid, [N, 8]; dynamic dims named "-1" as
                          paddle2onnx writes them
   fpn.onnx               a feature pyramid (Resize + Concat) giving a dense map [N, 4, 28, 28]
+  yolo.onnx              YOLOv8-style, anchor-free on 28x28, 14x14 and 7x7: one output
+                         [N, 4 + C, K] (cx, cy, w, h in input pixels, then sigmoid class
+                         scores), as ultralytics exports it; dynamic N
+
+    /usr/bin/python3 test/models/make_models.py OUT_DIR name ...   writes only those models
 """
 import os
 import sys
@@ -152,6 +157,33 @@ class Fpn(nn.Module):
         return self.out(p3)
 
 
+class Yolo(nn.Module):
+    """Anchor-free heads at strides 8, 16 and 32; boxes decoded in the graph, predictions concatenated
+    and laid out channels-first, [N, 4 + C, K], as a YOLOv8 export gives them."""
+
+    def __init__(self, classes=4):
+        super().__init__()
+        f = mobilenet_features()
+        self.to_c3, self.to_c4, self.to_c5 = f[:6], f[6:8], f[8:]
+        self.heads = nn.ModuleList([nn.Conv2d(c, 4 + classes, 3, padding=1) for c in (16, 24, 64)])
+
+    def forward(self, x):
+        c3 = self.to_c3(x)
+        c4 = self.to_c4(c3)
+        c5 = self.to_c5(c4)
+        out = []
+        for feat, head, stride in zip((c3, c4, c5), self.heads, (8, 16, 32)):
+            p = head(feat)
+            n, _, h, w = p.shape
+            gy, gx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
+            cx = (gx + 0.5 + torch.tanh(p[:, 0])) * stride
+            cy = (gy + 0.5 + torch.tanh(p[:, 1])) * stride
+            wh = torch.exp(p[:, 2:4].clamp(-4, 4)) * stride * 2
+            scores = torch.sigmoid(p[:, 4:])
+            out.append(torch.cat([cx.unsqueeze(1), cy.unsqueeze(1), wh, scores], 1).reshape(n, p.shape[1], h * w))
+        return torch.cat(out, 2)
+
+
 def smooth_images(n, seed):
     """Photo-like inputs for calibrating the random weights: smooth colour fields, normalised."""
     g = torch.Generator().manual_seed(seed)
@@ -223,9 +255,22 @@ def dims_named_minus_one(path):
     onnx.save(model, path)
 
 
+def yolo(x):
+    m = init(Yolo, 5)
+    with torch.no_grad():
+        # A trained detector's scores are low almost everywhere: a few confident boxes per image.
+        for head in m.heads:
+            head.bias[4:] -= 3
+    export(m, 'yolo.onnx', ['images'], ['output0'], (x,), {'images': {0: 'N'}, 'output0': {0: 'N'}})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     x = torch.rand(1, 3, 224, 224)
+    if len(sys.argv) > 2:
+        for name in sys.argv[2:]:
+            {'yolo': yolo}[name](x)
+        return
     clf = init(Classifier, 1)
     export(clf, 'classifier.onnx', ['image'], ['logits'], (x,), {'image': {0: 'N', 2: 'H', 3: 'W'}, 'logits': {0: 'N'}})
     nhwc = export(NhwcClassifier(clf), 'classifier-nhwc.onnx', ['input_1'], ['Identity:0'], (x.permute(0, 2, 3, 1),), None)
@@ -240,6 +285,7 @@ def main():
     ml = export(init(Multilabel, 3), 'multilabel.onnx', ['x'], ['probs'], (x,), {'x': {0: 'N', 2: 'H', 3: 'W'}, 'probs': {0: 'N'}})
     dims_named_minus_one(ml)
     export(init(Fpn, 4), 'fpn.onnx', ['image'], ['masks'], (x,), {'image': {0: 'N'}, 'masks': {0: 'N'}})
+    yolo(x)
     for f in sorted(os.listdir(OUT)):
         if f.endswith('.onnx'):
             print(f, os.path.getsize(os.path.join(OUT, f)), 'bytes')
