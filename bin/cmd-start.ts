@@ -145,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   const express = require('express');
   const app = express();
   const server = http.createServer(app);
-  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile, dashboard });
+  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile });
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
   app.use('/', RED.httpNode);
