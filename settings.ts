@@ -10,6 +10,10 @@ export type Role = 'all' | 'edge' | 'cloud';
 
 export interface SettingsOptions {
   role: Role;
+  /** small: the Pi-budget profile (one inference thread, smaller batches, slower status repaints). */
+  profile?: 'default' | 'small';
+  /** false: the flow has no ui-* node, so Dashboard 2.0 is not put on the node path. */
+  dashboard?: boolean;
   userDir: string;
   flowFile: string;
   /** Folder holding this package, so Node-RED loads its nodes without an install step. */
@@ -78,7 +82,10 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     flowFilePretty: true,
     // Node-RED finds modules beside itself and in the user dir; Dashboard 2.0 (the flows'
     // ui-* nodes) may be installed beside this package instead, so it is named here too.
-    nodesDir: [opts.packageRoot, dashboardDir(opts.packageRoot)].filter(Boolean),
+    // A flow with no ui-* node does not load Dashboard 2.0 at all (tens of MB of modules).
+    // Dashboard 2.0 installed beside Node-RED is found by the module scan too: excluded by name.
+    nodesDir: [opts.packageRoot, opts.dashboard === false ? null : dashboardDir(opts.packageRoot)].filter(Boolean),
+    ...(opts.dashboard === false ? { nodesExcludes: ['node-red-dashboard'] } : {}),
     httpAdminRoot: '/',
     httpNodeRoot: '/',
     // Without a secret Node-RED generates one into .config.runtime.json and warns; a
@@ -99,6 +106,7 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     logging: { console: { level: opts.logLevel ?? env.SPLIT_DNN_LOG_LEVEL ?? 'info', metrics: false, audit: false } },
     functionExternalModules: false,
     // The key model updates must be signed with (split-ota): pinned per runtime, not per flow.
-    splitDnn: { otaPublicKey: env.SPLIT_DNN_OTA_PUBLIC_KEY || undefined },
+    // role and profile tell split-model which side's sessions to load at start, and the budget.
+    splitDnn: { otaPublicKey: env.SPLIT_DNN_OTA_PUBLIC_KEY || undefined, role: opts.role, profile: opts.profile ?? 'default' },
   };
 }

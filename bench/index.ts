@@ -19,6 +19,8 @@ const BENCHES: Record<string, () => Bench> = {
   units: () => require('./units'),
   'image-input': () => require('./image-input'),
   exits: () => require('./exits'),
+  edge: () => require('./edge'),
+  'edge-memory': () => require('./edge-memory'),
 };
 
 /** Runs one benchmark and prints its result; resolves to the process exit code. */

@@ -16,6 +16,8 @@ Writes a systemd unit for \`split-dnn start --watchdog\` and prints how to enabl
   --state-dir DIR         user dir, outbox and installed updates (default /var/lib/split-dnn/<role>)
   --broker URL --gateway ID --bundle DIR --mqtt-version 4|5 --ca-file FILE
                           passed to split-dnn start
+  --profile small         the Raspberry Pi budget (split-dnn start --profile small, and
+                          node --max-semi-space-size=2)
   --ota-public-key FILE   the key updates must be signed with (default /etc/split-dnn/ota.pub)
   --memory-max SIZE       hard memory limit (default 1G; systemd syntax: 768M, 2G)
   --watchdog-sec N        restart when the runtime stops answering for N s (default 30)
@@ -27,10 +29,13 @@ export interface UnitOptions {
   start: string[]; memoryMax: string; watchdogSec: number; groups: string[]; envFile: string; otaKey: string;
 }
 
+/** V8 flags of the small profile: a 2 MB young generation instead of 16 MB semi-spaces (tens of MB of RSS). */
+export const SMALL_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 const quote = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, '\\$1')}"`);
 
 export function unitFile(o: UnitOptions): string {
-  const exec = [o.node, o.bin, 'start', '--role', o.role, '--user-dir', o.stateDir, '--watchdog', ...o.start].map(quote).join(' ');
+  const exec = [o.node, ...(o.start.includes('small') ? SMALL_NODE_FLAGS : []), o.bin, 'start', '--role', o.role, '--user-dir', o.stateDir, '--watchdog', ...o.start].map(quote).join(' ');
   return `# Written by split-dnn install-service. See docs/fleet.md.
 [Unit]
 Description=split-dnn ${o.role} runtime (split-DNN inference on Node-RED)
@@ -48,6 +53,9 @@ User=${o.user}
 Group=${o.user}
 ${o.groups.length ? `SupplementaryGroups=${o.groups.join(' ')}\n` : ''}Environment=NODE_ENV=production
 Environment=SPLIT_DNN_OTA_PUBLIC_KEY=${o.otaKey}
+# glibc gives each thread its own malloc arena (64 MB of address space, RSS that is never
+# returned); two are enough for the event loop and the inference threads.
+Environment=MALLOC_ARENA_MAX=2
 EnvironmentFile=-${o.envFile}
 WorkingDirectory=${o.stateDir}
 ExecStart=${exec}
@@ -76,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     role: { type: 'string', default: 'edge' }, name: { type: 'string' }, out: { type: 'string', default: '/etc/systemd/system' },
     user: { type: 'string', default: 'split-dnn' }, 'state-dir': { type: 'string' },
-    broker: { type: 'string' }, gateway: { type: 'string' }, bundle: { type: 'string' }, 'mqtt-version': { type: 'string' }, 'ca-file': { type: 'string' },
+    broker: { type: 'string' }, gateway: { type: 'string' }, bundle: { type: 'string' }, 'mqtt-version': { type: 'string' }, 'ca-file': { type: 'string' }, profile: { type: 'string' },
     'ota-public-key': { type: 'string', default: '/etc/split-dnn/ota.pub' }, 'memory-max': { type: 'string', default: '1G' },
     'watchdog-sec': { type: 'string', default: '30' }, groups: { type: 'string', default: '' }, 'env-file': { type: 'string' },
   }, USAGE);
@@ -90,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   const name = String(args.name ?? `split-dnn-${role}`);
   const stateDir = path.resolve(String(args['state-dir'] ?? `/var/lib/split-dnn/${role}`));
   const start: string[] = [];
-  for (const k of ['broker', 'gateway', 'bundle', 'mqtt-version', 'ca-file'] as const) {
+  for (const k of ['broker', 'gateway', 'bundle', 'mqtt-version', 'ca-file', 'profile'] as const) {
     if (args[k]) start.push(`--${k}`, k === 'bundle' || k === 'ca-file' ? path.resolve(String(args[k])) : String(args[k]));
   }
   const unit = unitFile({

@@ -29,6 +29,8 @@ const USAGE = `usage: split-dnn start [options]
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
   --fps N                 demo camera frame rate (default 10)
+  --profile default|small small: a Raspberry Pi budget (one inference thread, batches of
+                          at most 32, status repaints once a second)
   --watchdog              tell systemd when ready (Type=notify) and keep its watchdog fed
                           while the runtime answers; exit when it stops answering
   --ota-public-key FILE   ed25519 key that model updates must be signed with
@@ -91,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     gateway: { type: 'string' },
     bundle: { type: 'string' },
     fps: { type: 'string' },
+    profile: { type: 'string', default: 'default' },
     watchdog: { type: 'boolean', default: false },
     'ota-public-key': { type: 'string' },
     insecure: { type: 'boolean', default: false },
@@ -98,6 +101,9 @@ export async function main(argv: string[]): Promise<number> {
   if (args.help) { console.log(USAGE); return 0; }
   const role = String(args.role) as Role;
   if (!(role in SEED)) throw new Error(`--role must be all, edge or cloud, not "${role}"`);
+  const profile = String(args.profile);
+  if (profile !== 'default' && profile !== 'small') throw new Error(`--profile must be default or small, not "${profile}"`);
+  if (profile === 'small') process.env.SPLIT_DNN_REPAINT_MS ??= '1000';
 
   await checkSettings(String(args.host), Boolean(args.insecure), (args['ca-file'] as string | undefined) ?? process.env.SPLIT_DNN_CA_FILE, process.env);
 
@@ -139,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   const express = require('express');
   const app = express();
   const server = http.createServer(app);
-  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT });
+  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile });
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
   app.use('/', RED.httpNode);

@@ -174,5 +174,5 @@ test('sample-source: a count sends that many labelled frames; bad commands are r
   assert.deepEqual(msgs.map((m) => m.label), [set.labels[0], set.labels[1], set.labels[2]]);
   assert.deepEqual(msgs[1].payload, Buffer.from(sampleImage(set, 1)));
   const [err] = await caught.wait(1);
-  assert.match(String((err.error as { message: string }).message), /"start", "stop", "reset" or a count/);
+  assert.match(String((err.error as { message: string }).message), /"start", "stop", "pause", "resume", "reset" or a count/);
 });

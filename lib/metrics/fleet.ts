@@ -47,6 +47,8 @@ export interface GatewaySummary {
   errors: number;
   /** Frames and answers refused: forged, malformed, not echoing their frame. */
   refused: number;
+  /** Frames shed before the head (admission), since the process started. */
+  shed: number;
 }
 
 interface Gateway {
@@ -65,6 +67,7 @@ interface Gateway {
   errors: number;
   /** Frames and answers refused: forged, malformed, not echoing their frame. */
   refused: number;
+  shed: number;
   /** Last cumulative link counts, to turn them into counter increments. */
   linkCounts: Record<LinkCount, number>;
 }
@@ -104,7 +107,7 @@ export class FleetStats {
     if (!g) {
       g = {
         window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
-        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0,
+        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0, shed: 0,
         linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0, frameBytesSent: 0, linkBytesSent: 0, linkBytesReceived: 0 },
       };
       this.gateways.set(name, g);
@@ -274,6 +277,14 @@ export class FleetStats {
     }
   }
 
+  /** This runtime's split-head admissions (cumulative shed count, frames waiting), read on the edge. */
+  admission(id: string, a: { shed: number; waiting: number }, now = Date.now()): void {
+    const [gateway, g] = this.gw(id, now);
+    if (a.shed > g.shed) this.metrics.shed.inc({ gateway }, a.shed - g.shed);
+    g.shed = Math.max(g.shed, a.shed);
+    this.metrics.headWaiting.set({ gateway }, a.waiting);
+  }
+
   /** A gateway's birth (live) or death, as the cloud sees it. */
   gatewayLive(id: string, live: boolean, now = Date.now()): void {
     const [gateway, g] = this.gw(id, now);
@@ -324,6 +335,7 @@ export class FleetStats {
         duplicates: g.duplicates,
         errors: g.errors,
         refused: g.refused,
+        shed: g.shed,
       };
     });
   }

@@ -36,6 +36,8 @@ export function defineMetrics(register: Registry) {
     rateAuto: gauge('split_dnn_rate_auto', '1 when the rate controller picks the level, 0 when it is fixed', ['gateway']),
     outbox: gauge('split_dnn_outbox_frames', 'Frames in the durable outbox, waiting for their answer', ['gateway']),
     inflight: gauge('split_dnn_inflight_frames', 'Frames published and not yet answered', ['gateway']),
+    shed: counter('split_dnn_shed_frames_total', 'Frames shed before the head model by split-head\'s admission (queue full: the model or the link cannot keep up); never frames already in the outbox', ['gateway']),
+    headWaiting: gauge('split_dnn_head_waiting_frames', 'Frames waiting in split-head\'s bounded queue', ['gateway']),
     outboxDropped: counter('split_dnn_outbox_dropped_frames_total', 'Frames dropped because the outbox was full', ['gateway']),
     resent: counter('split_dnn_resent_frames_total', 'Frames published again (reconnect, restart or no answer in time)', ['gateway']),
     linkRtt: gauge('split_dnn_link_rtt_seconds', 'Publish to answer round trip over the link\'s recent frames', ['gateway', 'quantile']),

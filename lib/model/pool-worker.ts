@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from './tensor';
 
-export interface WorkerModel { key: string; file: string }
+export interface WorkerModel { key: string; file: string; lazy?: boolean }
 export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number; logSeverity?: 0 | 1 | 2 | 3 | 4 }
 export interface RunRequest { id: number; model: string; feeds: Record<string, Tensor>; outputs?: string[] }
 export type WorkerReply =
@@ -17,23 +17,38 @@ const init = workerData as WorkerInit;
 const sessions = new Map<string, ort.InferenceSession>();
 const port = parentPort!;
 
+const open = (m: WorkerModel) => ort.InferenceSession.create(m.file, {
+  intraOpNumThreads: init.intraOpThreads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: init.logSeverity ?? 3,
+  // The arena keeps every batch's peak allocation for good: hundreds of MB per thread.
+  enableCpuMemArena: false,
+});
+
+/** A lazy model's session, opened once on its first run. */
+const opening = new Map<string, Promise<ort.InferenceSession>>();
+
 async function load(): Promise<void> {
-  for (const m of init.models) {
-    sessions.set(m.key, await ort.InferenceSession.create(m.file, {
-      intraOpNumThreads: init.intraOpThreads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: init.logSeverity ?? 3,
-      // The arena keeps every batch's peak allocation for good: hundreds of MB per thread.
-      enableCpuMemArena: false,
-    }));
-  }
+  for (const m of init.models) if (!m.lazy) sessions.set(m.key, await open(m));
+}
+
+async function sessionOf(key: string): Promise<ort.InferenceSession | undefined> {
+  const have = sessions.get(key);
+  if (have) return have;
+  const m = init.models.find((x) => x.key === key && x.lazy);
+  if (!m) return undefined;
+  let p = opening.get(key);
+  if (!p) { p = open(m); opening.set(key, p); p.catch(() => opening.delete(key)); }
+  const s = await p;
+  sessions.set(key, s);
+  return s;
 }
 
 async function run(req: RunRequest): Promise<WorkerReply> {
-  const session = sessions.get(req.model);
-  if (!session) return { type: 'error', id: req.id, message: `no model "${req.model}" in this pool` };
   try {
+    const session = await sessionOf(req.model);
+    if (!session) return { type: 'error', id: req.id, message: `no model "${req.model}" in this pool` };
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
     const result = req.outputs ? await session.run(feeds, req.outputs) : await session.run(feeds);

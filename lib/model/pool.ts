@@ -2,8 +2,8 @@
 // threads are busy are concatenated along the batch axis and run as one ORT call, which
 // is where most of the throughput under load comes from.
 import { Worker } from 'node:worker_threads';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { cpuBudget } from './cpus';
 import { InferenceError, InputSpec, Tensor, checkFeeds, elementCount } from './tensor';
 import type { RunRequest, WorkerInit, WorkerModel, WorkerReply } from './pool-worker';
 
@@ -19,6 +19,8 @@ export interface PoolOptions {
   intraOpThreads?: number;
   /** Largest number of frames concatenated into one run. */
   maxBatch?: number;
+  /** Models whose sessions load on first use, not at start (an edge never runs the tail). */
+  lazy?: string[];
   /** onnxruntime's own log level, 0 verbose … 3 errors only (default) … 4 fatal. */
   ortLogSeverity?: 0 | 1 | 2 | 3 | 4;
 }
@@ -87,8 +89,9 @@ export class InferencePool {
   constructor(models: PoolModel[], opts: PoolOptions = {}) {
     for (const m of models) this.models.set(m.key, m);
     this.maxBatch = opts.maxBatch ?? 256;
-    this.init = { models: models.map(({ key, file }) => ({ key, file })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3 };
-    const count = opts.workers ?? Math.max(1, Math.min(2, os.availableParallelism()));
+    this.init = { models: models.map(({ key, file }) => ({ key, file, lazy: opts.lazy?.includes(key) || undefined })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3 };
+    // By the CPUs the cgroup allows, not the host's cores: on one CPU a second thread only competes.
+    const count = opts.workers ?? Math.min(2, cpuBudget());
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
     this.ready = Promise.all(this.slots.map((s) => s.ready)).then(() => undefined);
     // Load failures surface through `ready`; keep them from being unhandled rejections.

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { ModelRuntime } from './runtime';
-import type { PoolOptions } from './pool';
+import type { RuntimeOptions } from './runtime';
 
 interface Entry { runtime: Promise<ModelRuntime>; users: number }
 const open = new Map<string, Entry>();
@@ -15,7 +15,7 @@ export function loadedManifest(modelId: string): ModelRuntime['manifest'] | unde
   return byModelId.get(modelId)?.manifest;
 }
 
-export function acquireRuntime(dir: string, opts?: PoolOptions): Promise<ModelRuntime> {
+export function acquireRuntime(dir: string, opts?: RuntimeOptions): Promise<ModelRuntime> {
   const key = path.resolve(dir);
   let entry = open.get(key);
   if (!entry) {
@@ -59,7 +59,7 @@ export class ModelSlot extends EventEmitter {
   /** Errors reported against each version (inference failures, refused frames). */
   readonly errors = new Map<string, number>();
 
-  constructor(private readonly opts: PoolOptions = {}, readonly maxVersions = 3) { super(); }
+  constructor(private readonly opts: RuntimeOptions = {}, readonly maxVersions = 3) { super(); }
 
   /** The version frames start on now; throws until one is loaded. */
   get current(): ModelRuntime {

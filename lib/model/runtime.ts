@@ -5,6 +5,9 @@ import { InferencePool, PoolModel, PoolOptions } from './pool';
 import { InferenceError, Tensor } from './tensor';
 import type { Manifest } from './manifest';
 
+/** A runtime that serves one side loads the other side's sessions only if they are ever run. */
+export interface RuntimeOptions extends PoolOptions { role?: 'edge' | 'cloud' | 'all' }
+
 export interface HeadOutput { features: Float32Array; exitLogits: Float32Array | null }
 
 const dimsOf = (m: Manifest, n: number) => ({
@@ -18,7 +21,7 @@ export class ModelRuntime {
   get manifest(): Manifest { return this.bundle.manifest; }
   get modelId(): string { return this.bundle.modelId; }
 
-  static async open(dir: string, opts: PoolOptions = {}): Promise<ModelRuntime> {
+  static async open(dir: string, opts: RuntimeOptions = {}): Promise<ModelRuntime> {
     const bundle = await loadBundle(dir);
     const m = bundle.manifest;
     const batchInput = [-1, ...m.input.shape.slice(1)];
@@ -34,7 +37,8 @@ export class ModelRuntime {
       models.push({ key: `enc${r.level}`, file: bundle.file(r.encoder.file), inputs: { [r.encoder.input]: split } });
       models.push({ key: `dec${r.level}`, file: bundle.file(r.decoder.file), inputs: { [r.decoder.input]: [-1, ...r.symbolShape] } });
     }
-    const pool = new InferencePool(models, opts);
+    const other = opts.role === 'edge' ? /^(tail|dec\d+)$/ : opts.role === 'cloud' ? /^(head|enc\d+)$/ : null;
+    const pool = new InferencePool(models, { ...opts, lazy: other ? models.map((x) => x.key).filter((k) => other.test(k)) : opts.lazy });
     try {
       await pool.ready;
     } catch (err) {

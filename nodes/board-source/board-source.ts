@@ -18,11 +18,13 @@ function register(RED: NodeAPI): void {
     const connection = board?.connection ?? null;
     let sent = 0;
     let paused = false;
+    // Paused by split-head's backpressure output (apart from a user's stop, so resume does not undo it).
+    let held = false;
     let problem: string | null = null;
     const status = new StatusLine(this, () => problem ? { fill: 'red', shape: 'ring', text: problem }
-      : boardStatus(board, () => `${paused ? 'paused, ' : ''}${short(sent)} ${def.mode === 'trigger' ? 'triggers' : 'readings'}`));
+      : boardStatus(board, () => `${paused || held ? 'paused, ' : ''}${short(sent)} ${def.mode === 'trigger' ? 'triggers' : 'readings'}`));
     const send = (msg: object) => {
-      if (paused) return;
+      if (paused || held) return;
       sent++;
       this.send({ topic: def.topic || undefined, ...msg });
       status.update();
@@ -53,7 +55,8 @@ function register(RED: NodeAPI): void {
     handleInput(this, status, async (msg) => {
       if (msg.payload === 'stop') paused = true;
       else if (msg.payload === 'start') paused = false;
-      else throw new Error(`msg.payload must be "start" or "stop" (pause and resume the messages), got ${JSON.stringify(msg.payload)}`);
+      else if (msg.payload === 'pause' || msg.payload === 'resume') held = msg.payload === 'pause';
+      else throw new Error(`msg.payload must be "start" or "stop" (pause and resume the messages), or "pause"/"resume" (split-head's backpressure), got ${JSON.stringify(msg.payload)}`);
       status.now();
     });
 

@@ -30,10 +30,12 @@ function register(RED: NodeAPI): void {
     let frames = 0;
     let dropped = 0;
     let busy = false;
+    // Paused by split-head's backpressure output: timer frames and triggers are skipped (counted as dropped).
+    let held = false;
     let timer: NodeJS.Timeout | null = null;
     let camera: FrameSource | null = null;
     const status = new StatusLine(this, () => ({
-      fill: timer ? 'green' : 'grey', shape: timer ? 'dot' : 'ring',
+      fill: timer ? (held ? 'yellow' : 'green') : 'grey', shape: timer ? 'dot' : 'ring',
       text: `${timer ? `${fps} fps` : fps ? 'stopped' : 'on trigger'}, ${short(frames)} frames${dropped ? `, ${dropped} dropped` : ''}`,
     }));
 
@@ -46,7 +48,7 @@ function register(RED: NodeAPI): void {
     /** One frame into `msg` (the trigger's message, so its fields travel on) and out. */
     const capture = async (msg: Record<string, unknown>): Promise<void> => {
       const cam = await ready;
-      if (busy) { dropped++; status.update(); return; } // the camera is slower than the trigger
+      if (busy || held) { dropped++; status.update(); return; } // the camera is slower than the trigger, or the head is full
       busy = true;
       try {
         const frame = await cam.next();
@@ -68,6 +70,7 @@ function register(RED: NodeAPI): void {
     handleInput(this, status, async (msg) => {
       if (msg.payload === 'start') { await ready; start(); }
       else if (msg.payload === 'stop') stop();
+      else if (msg.payload === 'pause' || msg.payload === 'resume') { held = msg.payload === 'pause'; status.now(); }
       else await capture(msg as unknown as Record<string, unknown>); // anything else is a trigger
     });
 

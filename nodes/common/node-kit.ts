@@ -7,7 +7,8 @@ import type { Node, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red'
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
-const REPAINT_MS = 250;
+// The small profile (split-dnn start --profile small) repaints once a second.
+const REPAINT_MS = Number(process.env.SPLIT_DNN_REPAINT_MS) || 250;
 
 export class StatusLine {
   private timer: NodeJS.Timeout | null = null;

@@ -17,7 +17,9 @@ function register(RED: NodeAPI): void {
     let next = 0;
     let sent = 0;
     let timer: NodeJS.Timeout | null = null;
-    const status = new StatusLine(this, () => ({ fill: timer ? 'green' : 'grey', shape: timer ? 'dot' : 'ring', text: `${timer ? `${fps} fps` : 'stopped'}, ${short(sent)} sent` }));
+    // Paused by split-head's backpressure output: the timer runs on, frames wait.
+    let held = false;
+    const status = new StatusLine(this, () => ({ fill: timer ? (held ? 'yellow' : 'green') : 'grey', shape: timer ? 'dot' : 'ring', text: `${timer ? held ? 'paused' : `${fps} fps` : 'stopped'}, ${short(sent)} sent` }));
 
     const samples = config
       ? config.runtime.then(async (rt) => (set = await readSamples(rt.bundle)))
@@ -36,9 +38,25 @@ function register(RED: NodeAPI): void {
       return true;
     };
     const stop = () => { if (timer) clearInterval(timer); timer = null; status.now(); };
+    // Frames due since the clock started: a timer fires at most every ms, so a rate above
+    // 1,000/s (an overload test) sends several per tick, at most 5 ms worth, so a busy loop
+    // does not turn into bursts that a pause would come too late for; a pause restarts the clock.
+    let clock = { at: 0, sent: 0 };
+    const tick = () => {
+      if (held) return;
+      const due = Math.min(Math.floor(((performance.now() - clock.at) * fps) / 1000) - clock.sent, Math.ceil(fps / 200));
+      for (let k = 0; k < due; k++, clock.sent++) if (!emit()) return stop();
+    };
     const start = () => {
       if (timer) return;
-      timer = setInterval(() => { if (!emit()) stop(); }, 1000 / fps);
+      clock = { at: performance.now(), sent: 0 };
+      timer = setInterval(tick, Math.max(1, 1000 / fps));
+      status.now();
+    };
+    const hold = (on: boolean) => {
+      if (held === on) return;
+      held = on;
+      if (!on) clock = { at: performance.now(), sent: 0 };
       status.now();
     };
     if (def.autostart) samples.then(start, () => undefined);
@@ -48,9 +66,11 @@ function register(RED: NodeAPI): void {
       const cmd = msg.payload;
       if (cmd === 'start') start();
       else if (cmd === 'stop') stop();
+      else if (cmd === 'pause') hold(true);
+      else if (cmd === 'resume') hold(false);
       else if (cmd === 'reset') { next = 0; sent = 0; status.now(); }
       else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { for (let k = 0; k < cmd && emit(); k++); }
-      else throw new Error(`msg.payload must be "start", "stop", "reset" or a count of frames to send now, got ${JSON.stringify(cmd)}`);
+      else throw new Error(`msg.payload must be "start", "stop", "pause", "resume", "reset" or a count of frames to send now, got ${JSON.stringify(cmd)}`);
     });
     this.on('close', () => { stop(); status.stop(); });
   }

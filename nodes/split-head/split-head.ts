@@ -3,10 +3,11 @@
 // preprocessing → the head ONNX model → msg.features (the split tensor) and msg.exitLogits.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { headInput, InferenceError, RawHints } from '../../lib/model';
-import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
+import { StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
+import { admitInput, AdmitDef } from './admit';
 
-interface SplitHeadDef extends NodeDef { model: string }
+interface SplitHeadDef extends NodeDef, AdmitDef { model: string }
 
 function register(RED: NodeAPI): void {
   function SplitHead(this: Node, def: SplitHeadDef) {
@@ -14,7 +15,10 @@ function register(RED: NodeAPI): void {
     const config = RED.nodes.getNode(def.model) as SplitModelNode | null;
     let frames = 0;
     let errors = 0;
-    const status = new StatusLine(this, () => ({ fill: 'green', shape: 'dot', text: `${short(frames)} frames${errors ? `, ${errors} errors` : ''}` }));
+    const status = new StatusLine(this, () => {
+      const c = admission.counts();
+      return { fill: c.pressure ? 'yellow' : 'green', shape: 'dot', text: `${short(frames)} frames${c.shed ? `, ${short(c.shed)} shed` : ''}${errors ? `, ${errors} errors` : ''}` };
+    });
     if (!config) {
       status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
     } else {
@@ -23,7 +27,7 @@ function register(RED: NodeAPI): void {
         (err: Error) => status.set({ fill: 'red', shape: 'ring', text: `model: ${err.message.slice(0, 30)}` }));
     }
 
-    handleInput(this, status, async (msg, send) => {
+    const admission = admitInput(this, def, async (msg, send) => {
       if (!config) throw new Error('split-head has no split-model configured');
       await config.runtime;
       // Read once per frame: an update switches versions between two frames, never inside one.
@@ -41,8 +45,8 @@ function register(RED: NodeAPI): void {
       msg.timing = { ...(msg.timing as object | undefined), headMs: performance.now() - started };
       frames++;
       status.update();
-      send(msg);
-    }, () => { errors++; });
+      send([msg, null]);
+    }, { error: (err) => { errors++; status.error(err.message); }, change: () => status.update() });
 
     this.on('close', () => status.stop());
   }

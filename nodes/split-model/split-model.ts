@@ -44,8 +44,10 @@ function register(RED: NodeAPI): void {
   function SplitModel(this: SplitModelNode, def: SplitModelDef) {
     RED.nodes.createNode(this, def);
     this.bundleDir = resolveBundleDir(def.bundle || 'models/fmnist-cnn', RED.settings.userDir);
-    const workers = Number(def.workers) || undefined;
-    this.slot = new ModelSlot({ workers }, Number(def.maxVersions) || 3);
+    const run = (RED.settings as unknown as { splitDnn?: { role?: 'edge' | 'cloud' | 'all'; profile?: string } }).splitDnn;
+    const small = run?.profile === 'small';
+    const workers = Number(def.workers) || (small ? 1 : undefined);
+    this.slot = new ModelSlot({ workers, role: run?.role, maxBatch: small ? 32 : undefined }, Number(def.maxVersions) || 3);
     this.otaStateDir = RED.settings.userDir ? otaDir(RED.settings.userDir) : null;
     const configuredBeside = String(def.versions ?? '').split(/[\n,]/).map((s) => s.trim()).filter(Boolean)
       .map((d) => resolveBundleDir(d, RED.settings.userDir));

@@ -59,6 +59,7 @@ export function tableMessage(rows: GatewaySummary[], windowSec: number): NodeMes
     dups: r.duplicates,
     errors: r.errors,
     refused: r.refused,
+    shed: r.shed,
   }));
   const live = rows.filter((r) => r.link === 'connected' || r.link === 'live').length;
   const fps = rows.reduce((n, r) => n + r.fps, 0);

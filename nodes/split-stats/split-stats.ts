@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { Request, Response, NextFunction } from 'express';
 import { fleetOfProcess, judge, answerFigures, FleetStats, GatewaySummary, AnyAnswer, AnswerSeen } from '../../lib/metrics';
 import { decodeFrame } from '../../lib/wire';
+import { processAdmissions } from '../../lib/admission';
 import { parseTopic } from '../../lib/link/topics';
 import type { Gap, Recovery, Reset } from '../../lib/link/sequence';
 import type { Refusal } from '../../lib/link/identity';
@@ -171,6 +172,7 @@ function register(RED: NodeAPI): void {
     const tick = () => {
       const now = Date.now();
       if (edge) fleet.edgeLink(linkNode!.gateway, edge.stats(), now);
+      if (def.watch !== 'cloud' && processAdmissions.size) fleet.admission(own, processAdmissions.sum(), now);
       if (cloud) {
         for (const g of cloud.gateways.values()) fleet.gatewayLive(g.gateway, g.live, now);
         fleet.cloudBroker(cloud.stats().state);
