@@ -12,6 +12,8 @@ const { dashboardConfig, widgets, widgetOutputs, controls } = require('./flows/d
 const model = (z) => ({ id: 'cfg-model', type: 'split-model', z, name: 'bundle', bundle: '${SPLIT_DNN_BUNDLE}', workers: '' });
 const link = (z) => ({ id: 'cfg-link', type: 'split-link', z, name: 'broker', broker: '${SPLIT_DNN_BROKER}', protocol: '${SPLIT_DNN_MQTT_VERSION}', clientId: '', gateway: '${SPLIT_DNN_GATEWAY}', group: 'tails', verifyServer: true, caFile: '${SPLIT_DNN_CA_FILE}', certFile: '', keyFile: '', outboxDir: 'outbox', outboxMaxFrames: '100000', window: '256', resendAfter: '10', keepalive: '30' });
 const debug = (id, z, name, x, y, more) => ({ id, type: 'debug', z, name, active: false, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x, y, wires: [], ...more });
+// Promise mode's settings (early-exit-gate help): set mode 'promise' to use them.
+const PROMISE = { epsilon: '0.02', delta: '0.05', auditShare: '0.02', auditBudget: '0', loss: 'disagreement' };
 // Every stage reports to split-stats through a link out of its own ("figures"), next to it.
 const FIGURES = 'stats-in';
 const figures = (id, z, x, y) => linkOut(id, z, 'figures', FIGURES, x, y);
@@ -19,7 +21,7 @@ const figures = (id, z, x, y) => linkOut(id, z, 'figures', FIGURES, x, y);
 const edge = (z, x0, y0) => group('grp-edge', z, 'Edge: camera → head → early exit → bottleneck → MQTT', [
   { id: 'edge-camera', type: 'sample-source', z, name: 'sample camera', model: 'cfg-model', fps: '${SPLIT_DNN_FPS}', limit: '0', autostart: true, x: x0 + 100, y: y0, wires: [['edge-head']] },
   { id: 'edge-head', type: 'split-head', z, name: '', model: 'cfg-model', x: x0 + 280, y: y0, wires: [['edge-gate']] },
-  { id: 'edge-gate', type: 'early-exit-gate', z, name: '', model: 'cfg-model', mode: 'threshold', threshold: '', targetAccuracy: '0.93', x: x0 + 460, y: y0, wires: [['edge-results', 'edge-fig-exit'], ['edge-encode']] },
+  { id: 'edge-gate', type: 'early-exit-gate', z, name: '', model: 'cfg-model', mode: 'threshold', threshold: '', targetAccuracy: '0.93', ...PROMISE, x: x0 + 460, y: y0, wires: [['edge-results', 'edge-fig-exit'], ['edge-encode']] },
   figures('edge-fig-exit', z, x0 + 580, y0 - 40),
   { id: 'edge-encode', type: 'bottleneck-encode', z, name: '', model: 'cfg-model', rate: 'auto', gateway: '', link: 'cfg-link', targetMs: '250', x: x0 + 640, y: y0 + 80, wires: [['edge-transmit', 'edge-fig-frame']] },
   figures('edge-fig-frame', z, x0 + 760, y0 + 130),
@@ -38,7 +40,7 @@ const cloud = (z, x0, y0) => group('grp-cloud', z, 'Cloud: frames from every gat
 
 // split-stats and what it feeds: with a dashboard, its outputs in order, one widget row each.
 const stats = (z, x0, y0, watch, dashboard) => {
-  const outs = dashboard ? [...widgetOutputs(), ...(dashboard === 'controls' ? [['stats-threshold'], ['stats-rate']] : [[], []])] : Array.from({ length: 9 }, () => []);
+  const outs = dashboard ? [...widgetOutputs(), ...(dashboard === 'controls' ? [['stats-threshold'], ['stats-rate']] : [[], []]), ['chart-audit']] : Array.from({ length: 10 }, () => []);
   return [
     ...group('grp-stats', z, 'Figures per gateway: Prometheus at /metrics' + (dashboard ? ', dashboard at /dashboard' : ''), [
       { id: 'stats-catch', type: 'catch', z, name: 'errors of this tab', scope: null, uncaught: false, x: x0 + 140, y: y0, wires: [['stats']] },
@@ -73,7 +75,7 @@ const hardware = (z, x0, y0) => [
     { id: 'hw-pir', type: 'board-source', z, name: 'PIR', board: 'hw-board', mode: 'trigger', pins: '2', edge: 'rising', pullup: false, invert: false, debounce: '2000', period: '100', window: '1', overlap: '0', topic: '', x: x0 + 100, y: y0, wires: [['hw-camera']] },
     { id: 'hw-camera', type: 'camera-source', z, name: 'camera', model: 'cfg-model', source: '${SPLIT_DNN_CAMERA}', width: '', height: '', channels: '1', fps: '0', fit: 'crop', invert: false, autostart: false, x: x0 + 260, y: y0, wires: [['hw-head']] },
     { id: 'hw-head', type: 'split-head', z, name: '', model: 'cfg-model', x: x0 + 420, y: y0, wires: [['hw-gate']] },
-    { id: 'hw-gate', type: 'early-exit-gate', z, name: '', model: 'cfg-model', mode: 'threshold', threshold: '0.8', targetAccuracy: '0.93', x: x0 + 600, y: y0, wires: [['hw-led'], ['hw-encode']] },
+    { id: 'hw-gate', type: 'early-exit-gate', z, name: '', model: 'cfg-model', mode: 'threshold', threshold: '0.8', targetAccuracy: '0.93', ...PROMISE, x: x0 + 600, y: y0, wires: [['hw-led'], ['hw-encode']] },
     { id: 'hw-led', type: 'board-actuator', z, name: 'bag LED', board: 'hw-board', kind: 'led', pin: '13', labels: 'Bag', minConfidence: '0.8', drive: 'on-off', normallyClosed: false, angleMin: '0', angleMax: '180', labelAngles: '', x: x0 + 800, y: y0 - 40, wires: [[]] },
     { id: 'hw-encode', type: 'bottleneck-encode', z, name: '', model: 'cfg-model', rate: 'auto', gateway: '', link: 'cfg-link', targetMs: '250', x: x0 + 800, y: y0 + 60, wires: [['hw-transmit']] },
     { id: 'hw-transmit', type: 'mqtt-transmit', z, name: 'to cloud', link: 'cfg-link', role: 'edge', x: x0 + 1000, y: y0 + 60, wires: [['hw-servo']] },

@@ -12,7 +12,7 @@ import { decodeFrame, encodeFrame } from '../lib/wire';
 import { fleetOfProcess } from '../lib/metrics';
 import { loadBundle } from '../lib/model';
 
-const OUTPUTS = ['fps', 'exit', 'bytes', 'latency', 'accuracy', 'outbox', 'table', 'threshold', 'rate'];
+const OUTPUTS = ['fps', 'exit', 'bytes', 'latency', 'accuracy', 'outbox', 'table', 'threshold', 'rate', 'audit'];
 const MODEL_ID = '0123456789abcdef';
 let httpNode: http.RequestListener;
 let server: http.Server;
@@ -41,7 +41,8 @@ function pipelineMessages(now: number): NodeMessage[] {
   const exit = (index: number, label: number) => ({ payload: answer(index, 'edge'), exit: { exited: true, index, threshold: 0.6 }, label, capturedAt: now - 20 });
   const features = frame('features', 0);
   return [
-    exit(1, 1), exit(1, 1), exit(2, 1), // early-exit-gate, output 1: two right, one wrong
+    exit(1, 1), exit(1, 1), // early-exit-gate, output 1: two right, one wrong (in promise mode: 3 of 120 audits disagreed, bound 6%, promise 5%, tightened)
+    { ...exit(2, 1), exit: { exited: true, index: 2, threshold: 0.6, promise: { epsilon: 0.05, delta: 0.05, audits: 120, disagreements: 3, lower: 0.004, upper: 0.06, tightened: true, paused: false } } },
     { payload: Buffer.alloc(100), frame: { gateway: 'gw-a', seq: 0, rate: 2, bytes: 100, auto: true }, exit: { exited: false, threshold: 0.6 } }, // bottleneck-encode
     { payload: answer(3, 'cloud'), frame: { gateway: 'gw-a', seq: 0, kind: 'result' }, latencyMs: 40, label: 3 }, // mqtt-transmit, edge
     { topic: 'split/gw-b/x/features', payload: features }, // mqtt-transmit, cloud
@@ -93,6 +94,9 @@ test('split-stats: per-gateway figures on the chart, table and control outputs; 
   assert.deepEqual(fps.map((m) => m.topic), ['gw-a', 'gw-b']);
   assert.ok(fps.every((m) => typeof m.payload === 'number' && m.payload > 0));
   assert.equal(out.outbox.messages.length, 0, 'no link, no outbox figure');
+  // The exit audit (output 10): gw-a's audited disagreement, the bound it acts on, and epsilon; gw-b runs no promise.
+  assert.deepEqual(out.audit.messages.slice(-3).map((m) => [m.topic, m.payload]), [['gw-a audited', 2.5], ['gw-a bound', 6], ['gw-a epsilon', 5]]);
+  assert.equal(a['audit %'], '2.5 ≤ 6 (ε 5, tightened)');
   // Controls: what gw-a runs, once, and the bundle's rate levels for the dropdown.
   assert.deepEqual(out.threshold.messages.map((m) => m.payload), [0.6]);
   const manifest = (await loadBundle(BUNDLE)).manifest;

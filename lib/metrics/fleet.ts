@@ -49,6 +49,8 @@ export interface GatewaySummary {
   refused: number;
   /** Frames shed before the head (admission), since the process started. */
   shed: number;
+  /** The exit promise's live audit, when the gate runs one: epsilon, audited disagreement and its anytime-valid upper bound. */
+  audit: { epsilon: number; disagreement: number | null; upper: number; state: 'held' | 'tightened' | 'paused' } | null;
 }
 
 interface Gateway {
@@ -68,6 +70,7 @@ interface Gateway {
   /** Frames and answers refused: forged, malformed, not echoing their frame. */
   refused: number;
   shed: number;
+  audit: GatewaySummary['audit'];
   /** Last cumulative link counts, to turn them into counter increments. */
   linkCounts: Record<LinkCount, number>;
 }
@@ -107,7 +110,7 @@ export class FleetStats {
     if (!g) {
       g = {
         window: new SlidingWindow(KEEP_SEC), firstSeen: now, threshold: null, rateLevel: null, rateAuto: null, task: null,
-        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0, shed: 0,
+        link: null, linkFromEdge: false, outbox: null, tracker: new SequenceTracker(), gapsOpen: 0, duplicates: 0, errors: 0, refused: 0, shed: 0, audit: null,
         linkCounts: { dropped: 0, resent: 0, malformedAnswers: 0, refusedAnswers: 0, frameBytesSent: 0, linkBytesSent: 0, linkBytesReceived: 0 },
       };
       this.gateways.set(name, g);
@@ -158,12 +161,13 @@ export class FleetStats {
   /** The exit promise and its live audit evidence, as the gate reported it. */
   private promise(gateway: string, p: PromiseReport): void {
     const m = this.metrics;
+    const state = p.paused ? 'paused' : p.tightened ? 'tightened' : 'held';
+    this.gateways.get(gateway)!.audit = { epsilon: p.epsilon, disagreement: p.audits ? p.disagreements / p.audits : null, upper: p.upper, state };
     m.promiseEpsilon.set({ gateway }, p.epsilon);
     m.auditUpper.set({ gateway }, p.upper);
     m.auditLower.set({ gateway }, p.lower);
     m.audits.set({ gateway, outcome: 'agree' }, p.audits - p.disagreements);
     m.audits.set({ gateway, outcome: 'disagree' }, p.disagreements);
-    const state = p.paused ? 'paused' : p.tightened ? 'tightened' : 'held';
     for (const s of ['held', 'tightened', 'paused']) m.auditState.set({ gateway, state: s }, s === state ? 1 : 0);
   }
 
@@ -336,6 +340,7 @@ export class FleetStats {
         errors: g.errors,
         refused: g.refused,
         shed: g.shed,
+        audit: g.audit,
       };
     });
   }

@@ -8,7 +8,10 @@ export const OUTPUT_LABELS = [
   'frames/s per gateway (chart)', 'exit ratio % (chart)', 'frame bytes per transmitted frame (chart)',
   'latency p50/p95 ms (chart)', 'accuracy % (chart)', 'outbox depth (chart)',
   'fleet table (table; msg.fleet: one line of text)', 'exit threshold (slider)', 'rate level (dropdown)',
+  'exit audit: audited disagreement and its upper bound against epsilon, % (chart)',
 ];
+/** Where the rate dropdown's options go (the audit chart came after it, so older wiring keeps its outputs). */
+export const RATE_OUTPUT = 8;
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 const pct = (v: number | null) => (v === null ? null : round(100 * v, 1));
@@ -25,12 +28,19 @@ const CHARTS: Series[] = [
   (r) => [[r.gateway, r.outbox]],
 ];
 
+// The promise over time: what the audits measured, the bound the gate acts on, and epsilon.
+const AUDIT_CHART: Series = (r) => (r.audit ? [[`${r.gateway} audited`, pct(r.audit.disagreement)], [`${r.gateway} bound`, pct(r.audit.upper)], [`${r.gateway} epsilon`, pct(r.audit.epsilon)]] : []);
+
+const messages = (rows: GatewaySummary[], series: Series): NodeMessage[] => rows.flatMap((r) => series(r)
+  .filter(([, v]) => v !== null)
+  .map(([topic, payload]) => ({ topic, payload })));
+
 /** One array of messages per chart output; figures not known for a gateway are left out. */
 export function chartMessages(rows: GatewaySummary[]): NodeMessage[][] {
-  return CHARTS.map((series) => rows.flatMap((r) => series(r)
-    .filter(([, v]) => v !== null)
-    .map(([topic, payload]) => ({ topic, payload }))));
+  return CHARTS.map((series) => messages(rows, series));
 }
+
+export const auditChartMessages = (rows: GatewaySummary[]): NodeMessage[] => messages(rows, AUDIT_CHART);
 
 const text = (v: number | string | null) => (v === null ? '–' : v);
 const rateText = (r: GatewaySummary) => (r.rateLevel === null ? '–' : `${r.rateAuto ? 'auto ' : ''}${r.rateLevel}`);
@@ -60,6 +70,7 @@ export function tableMessage(rows: GatewaySummary[], windowSec: number): NodeMes
     errors: r.errors,
     refused: r.refused,
     shed: r.shed,
+    'audit %': text(r.audit ? `${text(pct(r.audit.disagreement))} ≤ ${pct(r.audit.upper)} (ε ${pct(r.audit.epsilon)}, ${r.audit.state})` : null),
   }));
   const live = rows.filter((r) => r.link === 'connected' || r.link === 'live').length;
   const fps = rows.reduce((n, r) => n + r.fps, 0);

@@ -16,7 +16,7 @@ import type { CloudLink } from '../../lib/link/cloud-link';
 import { handleInput, StatusLine, short } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 import type { SplitModelNode } from '../split-model/split-model';
-import { chartMessages, rateOptions, tableMessage, OUTPUT_LABELS } from './dashboard';
+import { auditChartMessages, chartMessages, rateOptions, tableMessage, OUTPUT_LABELS, RATE_OUTPUT } from './dashboard';
 
 interface StatsDef extends NodeDef {
   link: string; watch: 'edge' | 'cloud' | 'both'; model: string; gateway: string;
@@ -166,8 +166,8 @@ function register(RED: NodeAPI): void {
       }
       return [t, r];
     };
-    const toLastOutput = (msg: NodeMessage) => [...Array(OUTPUT_LABELS.length - 1).fill(null), msg];
-    model?.runtime.then((rt) => this.send(toLastOutput({ topic: 'rate', options: rateOptions(rt.manifest.rates) })), () => undefined);
+    const toRateOutput = (msg: NodeMessage) => OUTPUT_LABELS.map((_l, i) => (i === RATE_OUTPUT ? msg : null));
+    model?.runtime.then((rt) => this.send(toRateOutput({ topic: 'rate', options: rateOptions(rt.manifest.rates) })), () => undefined);
 
     const tick = () => {
       const now = Date.now();
@@ -179,7 +179,7 @@ function register(RED: NodeAPI): void {
       }
       rows = fleet.summary(windowSec, now);
       if (!rows.length) return;
-      this.send([...chartMessages(rows), [tableMessage(rows, windowSec)], ...controls(rows.find((r) => r.gateway === own))]);
+      this.send([...chartMessages(rows), [tableMessage(rows, windowSec)], ...controls(rows.find((r) => r.gateway === own)), auditChartMessages(rows)]);
       status.now();
     };
     const timer = setInterval(tick, intervalMs);

@@ -28,9 +28,14 @@ const CHARTS = [
   ['chart-outbox', 'link', 'outbox', 'Outbox depth (frames)', 'frames'],
 ];
 
+// split-stats output 10: an early-exit-gate in promise mode charts its audited disagreement,
+// the bound it acts on and epsilon (nothing shows while the gate runs a plain threshold).
+const AUDIT_CHART = ['chart-audit', 'quality', 'exit audit %', 'Exit audit: disagreement, bound and epsilon (%)', 'disagreement %']; // a few %: not stretched to 100
+
 /** Widgets in a column at x from y on, one row per split-stats output (7 feeds two). */
 const widgets = (z, x, y) => [
   ...CHARTS.map((c, i) => chart(z, c, i + 1, x, y + 40 * i)),
+  chart(z, AUDIT_CHART, CHARTS.length + 1, x, y + 320),
   // Below 768 px the table turns each gateway into a card listing every column ('md'; the
   // widget knows xs, md and lg), so a phone shows the row instead of 3 of its 14 columns.
   widget(z, 'fleet-table', 'ui-table', 'fleet', 2, x, y + 240, { name: 'fleet table', label: '', width: 12, maxrows: 0, passthru: false, autocols: true, showSearch: false, deselect: true, selectionType: 'none', columns: [], mobileBreakpoint: 'md', mobileBreakpointType: 'defaults', action: 'replace' }),
@@ -52,4 +57,4 @@ const controls = (z, x, y, gate, encode, thresholdIn, rateIn) => [
   rateIn(x - 120, y, ['control-rate']),
 ];
 
-module.exports = { dashboardConfig, widgets, widgetOutputs, controls, CHARTS };
+module.exports = { dashboardConfig, widgets, widgetOutputs, controls, CHARTS, AUDIT_CHART };
