@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadBundle, BundleError, ModelRuntime, InferenceError, InferencePool, readSamples, sampleImage, preprocessPixels, acquireRuntime, releaseRuntime, openRuntimeCount } from '../lib/model';
+import { loadBundle, BundleError, ModelRuntime, InferenceError, InferencePool, providersFromEnv, readSamples, sampleImage, preprocessPixels, acquireRuntime, releaseRuntime, openRuntimeCount } from '../lib/model';
 import { BUNDLE, copyBundle } from './support/paths';
 
 const opened: ModelRuntime[] = [];
@@ -95,6 +95,19 @@ test('a model file that ORT cannot load fails the pool with LOAD_FAILED, not a h
   await assert.rejects(pool.ready, (e: InferenceError) => e.code === 'LOAD_FAILED');
   await assert.rejects(pool.run('x', {}), (e: InferenceError) => e.code === 'LOAD_FAILED');
   await pool.close();
+});
+
+test('execution providers: SPLIT_DNN_EXECUTION_PROVIDERS picks them; a GPU this build lacks fails the load saying which and how to get it', async () => {
+  assert.deepEqual(providersFromEnv({}), ['cpu']);
+  assert.deepEqual(providersFromEnv({ SPLIT_DNN_EXECUTION_PROVIDERS: ' CUDA, cpu ' }), ['cuda', 'cpu']);
+  const b = await loadBundle(BUNDLE);
+  const cpu = new InferencePool([{ key: 'tail', file: b.file(b.manifest.tail.file) }], { workers: 1, executionProviders: ['cpu'] });
+  await cpu.ready;
+  await cpu.close();
+  // This machine's onnxruntime-node has no CUDA libraries (the install skips them).
+  const gpu = new InferencePool([{ key: 'tail', file: b.file(b.manifest.tail.file) }], { workers: 1, executionProviders: ['cuda', 'cpu'] });
+  await assert.rejects(gpu.ready, (e: InferenceError) => e.code === 'LOAD_FAILED' && /execution providers cuda, cpu: .*--onnxruntime-node-install=cuda12/.test(e.message));
+  await gpu.close();
 });
 
 test('runtimes are shared per bundle folder and closed with the last user', async () => {

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor } from './tensor';
 
 export interface WorkerModel { key: string; file: string; lazy?: boolean }
-export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number; logSeverity?: 0 | 1 | 2 | 3 | 4 }
+export interface WorkerInit { models: WorkerModel[]; intraOpThreads: number; logSeverity?: 0 | 1 | 2 | 3 | 4; executionProviders?: string[] }
 export interface RunRequest { id: number; model: string; feeds: Record<string, Tensor>; outputs?: string[] }
 export type WorkerReply =
   | { type: 'ready' }
@@ -17,13 +17,19 @@ const init = workerData as WorkerInit;
 const sessions = new Map<string, ort.InferenceSession>();
 const port = parentPort!;
 
+const providers = init.executionProviders ?? ['cpu'];
 const open = (m: WorkerModel) => ort.InferenceSession.create(m.file, {
+  executionProviders: providers,
   intraOpNumThreads: init.intraOpThreads,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',
   logSeverityLevel: init.logSeverity ?? 3,
   // The arena keeps every batch's peak allocation for good: hundreds of MB per thread.
   enableCpuMemArena: false,
+}).catch((err: Error) => {
+  if (providers.every((p) => p === 'cpu')) throw err;
+  // A GPU asked for but not usable: say which and how to get it, rather than ORT's library path.
+  throw new Error(`execution providers ${providers.join(', ')}: ${err.message.split('\n')[0]} (this onnxruntime-node has ${ort.listSupportedBackends?.().map((b) => b.name).join(', ') ?? 'cpu'}; the CUDA build installs with npm install --onnxruntime-node-install=cuda12, see README)`);
 });
 
 /** A lazy model's session, opened once on its first run. */

@@ -23,6 +23,14 @@ export interface PoolOptions {
   lazy?: string[];
   /** onnxruntime's own log level, 0 verbose … 3 errors only (default) … 4 fatal. */
   ortLogSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** onnxruntime execution providers in order, e.g. ['cuda', 'cpu']; default SPLIT_DNN_EXECUTION_PROVIDERS, else ['cpu']. */
+  executionProviders?: string[];
+}
+
+/** SPLIT_DNN_EXECUTION_PROVIDERS=cuda,cpu: how a cloud machine with a GPU asks for it. */
+export function providersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = (env.SPLIT_DNN_EXECUTION_PROVIDERS ?? '').split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  return list.length ? list : ['cpu'];
 }
 
 interface Pending {
@@ -89,7 +97,7 @@ export class InferencePool {
   constructor(models: PoolModel[], opts: PoolOptions = {}) {
     for (const m of models) this.models.set(m.key, m);
     this.maxBatch = opts.maxBatch ?? 256;
-    this.init = { models: models.map(({ key, file }) => ({ key, file, lazy: opts.lazy?.includes(key) || undefined })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3 };
+    this.init = { models: models.map(({ key, file }) => ({ key, file, lazy: opts.lazy?.includes(key) || undefined })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3, executionProviders: opts.executionProviders ?? providersFromEnv() };
     // By the CPUs the cgroup allows, not the host's cores: on one CPU a second thread only competes.
     const count = opts.workers ?? Math.min(2, cpuBudget());
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
