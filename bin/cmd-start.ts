@@ -30,7 +30,7 @@ const USAGE = `usage: split-dnn start [options]
   --bundle DIR            model bundle (default models/fmnist-cnn)
   --fps N                 demo camera frame rate (default 10)
   --profile default|small small: a Raspberry Pi budget (one inference thread, batches of
-                          at most 32, status repaints once a second)
+                          at most 32, status repaints once a second; an edge loads no dashboard)
   --watchdog              tell systemd when ready (Type=notify) and keep its watchdog fed
                           while the runtime answers; exit when it stops answering
   --ota-public-key FILE   ed25519 key that model updates must be signed with
@@ -145,7 +145,9 @@ export async function main(argv: string[]): Promise<number> {
   const express = require('express');
   const app = express();
   const server = http.createServer(app);
-  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile });
+  // A small edge whose flow has no ui-* node loads no dashboard: Dashboard 2.0's modules cost
+  // tens of MB of heap (a dashboard flow imported later needs the default profile).
+  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile, dashboard: profile === 'small' && role === 'edge' && !dashboard ? false : undefined });
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
   app.use('/', RED.httpNode);
