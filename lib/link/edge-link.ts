@@ -17,46 +17,22 @@ import { decodeFrame, encodeBatch, encodeFeaturesV2, encodeFrame, framesOf, Fram
 import { AnswerReader, EdgeWire, IncomingAnswer, parseAnswer, readWithLoadedManifest } from './wire-context';
 import { LinkBytes } from './link-bytes';
 import { Coalescer } from './coalesce';
-import type { EdgeLinkStats } from './edge-stats';
-
-export type { EdgeLinkStats };
-import { Outbox, OutboxOptions } from './outbox';
-import { connectWhenReady, describeLinkError, disableNagle, LinkSettings, ConnectionStore } from './connect';
+import type { EdgeLinkOptions, EdgeLinkStats } from './edge-link-types';
+import { Outbox } from './outbox';
+import { connectWhenReady, describeLinkError, disableNagle, ConnectionStore } from './connect';
 import { Refusal, RefusalReason } from './identity';
 import { ControlPlane } from './control';
 import { topics, parseTopic } from './topics';
 
-const isAnswerTopic = (topic: string) => { const kind = parseTopic(topic)?.kind; return kind === 'results' || kind === 'answers'; };
 import { RollingWindow, Throughput } from './stats';
 import { LATENCY_MEMORY_MS } from '../rate/controller';
 import { BOOT_ID, frameKey } from './sequence';
 
+export type { EdgeLinkOptions, EdgeLinkStats };
+export { DEFAULT_COALESCE_MS } from './edge-link-types';
 export { frameKey };
 
-export interface EdgeLinkOptions {
-  settings: LinkSettings;
-  gateway: string;
-  outbox?: OutboxOptions;
-  /** Frames published and not yet answered, at most. */
-  window?: number;
-  resendAfterMs?: number;
-  /** Messages published and not yet acknowledged by the broker, at most (default 2). */
-  publishWindow?: number;
-  /** Frames per message at most (default 64; 1 = never batch). */
-  maxBatch?: number;
-  /** Frame bytes per message at most (default 16 KiB; a larger frame still goes alone). */
-  maxBatchBytes?: number;
-  software?: string;
-  /** How often a link whose settings cannot be read yet tries again (ms). */
-  retryMs?: number;
-  /** How long a frame may wait for others to share its message (ms; default 0 = at once; split-link's default is DEFAULT_COALESCE_MS). */
-  coalesceMs?: number;
-  /** Reads a compact (v2) answer into the body mqtt-transmit emits; default: the loaded bundle's task. */
-  readAnswer?: AnswerReader;
-}
-
-/** split-link's coalescing budget unless set (ms): the README's byte table measures 0, 1000 and 3000. */
-export const DEFAULT_COALESCE_MS = 1000;
+const isAnswerTopic = (topic: string) => { const kind = parseTopic(topic)?.kind; return kind === 'results' || kind === 'answers'; };
 
 
 const NO_MODEL = '0000000000000000';
