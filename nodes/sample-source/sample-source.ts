@@ -7,6 +7,9 @@ import type { SplitModelNode } from '../split-model/split-model';
 
 interface SampleSourceDef extends NodeDef { model: string; fps: string; limit: string; autostart: boolean }
 
+/** Frames of a count sent per event-loop turn (split-head pauses at 3/4 of its 64-frame queue). */
+const BURST_TURN = 8;
+
 function register(RED: NodeAPI): void {
   function SampleSource(this: Node, def: SampleSourceDef) {
     RED.nodes.createNode(this, def);
@@ -53,10 +56,19 @@ function register(RED: NodeAPI): void {
       timer = setInterval(tick, Math.max(1, 1000 / fps));
       status.now();
     };
+    // A count ("send N now") goes out in small turns, so split-head's pause can arrive between
+    // them; what a pause holds back goes out on resume instead of being shed.
+    let owed = 0;
+    let draining = false;
+    const drain = () => {
+      draining = false;
+      for (let k = 0; k < BURST_TURN && owed > 0 && !held; k++, owed--) if (!emit()) { owed = 0; break; }
+      if (owed > 0 && !held && !draining) { draining = true; setImmediate(drain); }
+    };
     const hold = (on: boolean) => {
       if (held === on) return;
       held = on;
-      if (!on) clock = { at: performance.now(), sent: 0 };
+      if (!on) { clock = { at: performance.now(), sent: 0 }; drain(); }
       status.now();
     };
     if (def.autostart) samples.then(start, () => undefined);
@@ -68,11 +80,11 @@ function register(RED: NodeAPI): void {
       else if (cmd === 'stop') stop();
       else if (cmd === 'pause') hold(true);
       else if (cmd === 'resume') hold(false);
-      else if (cmd === 'reset') { next = 0; sent = 0; status.now(); }
-      else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { for (let k = 0; k < cmd && emit(); k++); }
+      else if (cmd === 'reset') { next = 0; sent = 0; owed = 0; status.now(); }
+      else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { owed += cmd; drain(); }
       else throw new Error(`msg.payload must be "start", "stop", "pause", "resume", "reset" or a count of frames to send now, got ${JSON.stringify(cmd)}`);
     });
-    this.on('close', () => { stop(); status.stop(); });
+    this.on('close', () => { stop(); owed = 0; status.stop(); });
   }
   RED.nodes.registerType('sample-source', SampleSource);
 }
