@@ -7,8 +7,11 @@ import type { SplitModelNode } from '../split-model/split-model';
 
 interface SampleSourceDef extends NodeDef { model: string; fps: string; limit: string; autostart: boolean }
 
-/** Frames of a count sent per event-loop turn (split-head pauses at 3/4 of its 64-frame queue). */
-const BURST_TURN = 8;
+/**
+ * A count goes out BURST_TURN frames per millisecond at most: split-head pauses at 3/4 of its
+ * 64-frame queue, and its pause must arrive (a message hop or two) before the queue is full.
+ */
+const BURST_TURN = 4;
 
 function register(RED: NodeAPI): void {
   function SampleSource(this: Node, def: SampleSourceDef) {
@@ -63,7 +66,7 @@ function register(RED: NodeAPI): void {
     const drain = () => {
       draining = false;
       for (let k = 0; k < BURST_TURN && owed > 0 && !held; k++, owed--) if (!emit()) { owed = 0; break; }
-      if (owed > 0 && !held && !draining) { draining = true; setImmediate(drain); }
+      if (owed > 0 && !held && !draining) { draining = true; setTimeout(drain, 1); }
     };
     const hold = (on: boolean) => {
       if (held === on) return;
