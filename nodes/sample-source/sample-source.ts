@@ -62,16 +62,17 @@ function register(RED: NodeAPI): void {
     // A count ("send N now") goes out in small turns, so split-head's pause can arrive between
     // them; what a pause holds back goes out on resume instead of being shed.
     let owed = 0;
-    let draining = false;
+    // One pending turn at most: a resume while a turn is scheduled must not start a second chain.
+    let turn: NodeJS.Timeout | null = null;
     const drain = () => {
-      draining = false;
+      turn = null;
       for (let k = 0; k < BURST_TURN && owed > 0 && !held; k++, owed--) if (!emit()) { owed = 0; break; }
-      if (owed > 0 && !held && !draining) { draining = true; setTimeout(drain, 1); }
+      if (owed > 0 && !held) turn = setTimeout(drain, 1);
     };
     const hold = (on: boolean) => {
       if (held === on) return;
       held = on;
-      if (!on) { clock = { at: performance.now(), sent: 0 }; drain(); }
+      if (!on) { clock = { at: performance.now(), sent: 0 }; if (!turn) drain(); }
       status.now();
     };
     if (def.autostart) samples.then(start, () => undefined);
@@ -84,10 +85,10 @@ function register(RED: NodeAPI): void {
       else if (cmd === 'pause') hold(true);
       else if (cmd === 'resume') hold(false);
       else if (cmd === 'reset') { next = 0; sent = 0; owed = 0; status.now(); }
-      else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { owed += cmd; drain(); }
+      else if (typeof cmd === 'number' && Number.isInteger(cmd) && cmd > 0) { owed += cmd; if (!turn) drain(); }
       else throw new Error(`msg.payload must be "start", "stop", "pause", "resume", "reset" or a count of frames to send now, got ${JSON.stringify(cmd)}`);
     });
-    this.on('close', () => { stop(); owed = 0; status.stop(); });
+    this.on('close', () => { stop(); owed = 0; if (turn) clearTimeout(turn); status.stop(); });
   }
   RED.nodes.registerType('sample-source', SampleSource);
 }
