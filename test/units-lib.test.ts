@@ -1,11 +1,12 @@
 // The pieces of train-units that need no training: the image split, the progress bar's
-// arithmetic, and the .npy hand-over to Python.
+// arithmetic, the .npy hand-over to Python, and the changed training views.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { splitImages, listImages, ProgressBar, stageFraction, eta, writeNpy } from '../lib/units';
 import { parseNpy } from '../lib/split';
+import { augmentFrames, changeFrame, drawChange, random } from '../lib/units/augment';
 import { tempDir } from './support/paths';
 
 const names = Array.from({ length: 2000 }, (_, i) => `cam/${i}.png`);
@@ -51,4 +52,28 @@ test('writeNpy writes what numpy (and parseNpy) read back', async () => {
   const a = parseNpy(new Uint8Array(bytes), file);
   assert.deepEqual(a.shape, [2, 3, 4]);
   assert.deepEqual(new Float32Array(new Uint8Array(a.data).buffer), data);
+});
+
+test('training views: a shift moves pixels and repeats the edge, a mirror reverses rows, gain and offset clamp to 0..255, a seed repeats its views', () => {
+  const shape = { channels: 2, height: 3, width: 4 };
+  const src = Uint8Array.from({ length: 24 }, (_, i) => i * 10);
+  const same = { dx: 0, dy: 0, mirror: false, gain: 1, offset: 0 };
+  assert.deepEqual(changeFrame(src, shape, same), src);
+  const right = changeFrame(src, shape, { ...same, dx: 1 });
+  assert.deepEqual([...right.subarray(0, 4)], [0, 0, 10, 20], 'row 0 shifted right by one, its first pixel repeated');
+  const down = changeFrame(src, shape, { ...same, dy: 1 });
+  assert.deepEqual([...down.subarray(12, 20)], [120, 130, 140, 150, 120, 130, 140, 150], 'channel 1: row 0 repeated, then row 0 again in place of row 1');
+  const mirrored = changeFrame(src, shape, { ...same, mirror: true });
+  assert.deepEqual([...mirrored.subarray(4, 8)], [70, 60, 50, 40]);
+  const bright = changeFrame(src, shape, { ...same, gain: 1.15, offset: 10 });
+  assert.equal(bright[0], 10);
+  assert.equal(bright[23], 255, '230 * 1.15 + 10 clamps');
+  const frames = Uint8Array.from({ length: 5 * 24 }, (_, i) => (i * 37) % 256);
+  assert.deepEqual(augmentFrames(frames, 5, shape, 3, 1), augmentFrames(frames, 5, shape, 3, 1));
+  assert.notDeepEqual(augmentFrames(frames, 5, shape, 3, 1), augmentFrames(frames, 5, shape, 3, 2), 'another view is another draw');
+  const rnd = random(1);
+  for (let i = 0; i < 200; i++) {
+    const c = drawChange({ channels: 3, height: 96, width: 96 }, rnd);
+    assert.ok(Math.abs(c.dx) <= 12 && Math.abs(c.dy) <= 12 && c.gain >= 0.85 && c.gain <= 1.15 && Math.abs(c.offset) <= 10, JSON.stringify(c));
+  }
 });

@@ -20,6 +20,7 @@ import { writeNpy } from './npy';
 import { runTrainer, TrainerResult } from './trainer-process';
 import type { ProgressEvent } from './progress';
 import { measuredOnTest, TestFigures } from './test-figures';
+import { augmentFrames } from './augment';
 
 export interface TrainUnitsOptions {
   bundle: string;
@@ -37,6 +38,10 @@ export interface TrainUnitsOptions {
   /** Images used at most (the first N of the sorted list). */
   limit?: number;
   exitAgreement?: number;
+  /** Training views: the clean frames plus views-1 changed copies (augment.ts); default 4. */
+  views?: number;
+  /** Weight of the split tensor's MSE beside the distillation loss (default 1). */
+  featureWeight?: number;
   python?: string;
   threads?: number;
   /** Scheduling priority for the trainer process (os.setPriority). */
@@ -140,14 +145,27 @@ export async function trainUnits(opts: TrainUnitsOptions): Promise<TrainUnitsRep
     emit({ event: 'stage', stage: 'features', label: 'head + tail in onnxruntime' });
     rtIn = await ModelRuntime.open(src, { workers: 1 });
     const orig: Record<string, Originals> = {};
+    const views = Math.max(1, Math.floor(opts.views ?? 4));
+    const total = files.length + (views - 1) * split.train.length;
     let done = 0;
-    for (const part of ['train', 'val', 'test'] as const) {
+    const run = async (part: string, pixels: Uint8Array, n: number): Promise<Originals> => {
       const base = done;
-      orig[part] = await original(rtIn, frames[part], split[part].length, (d) => {
-        emit({ event: 'progress', stage: 'features', done: base + d, total: files.length, label: part });
+      const out = await original(rtIn!, pixels, n, (d) => {
+        emit({ event: 'progress', stage: 'features', done: base + d, total, label: part });
         check();
       });
-      done += split[part].length;
+      done += n;
+      return out;
+    };
+    for (const part of ['train', 'val', 'test'] as const) orig[part] = await run(part, frames[part], split[part].length);
+    // each changed view goes to disk at once, so memory holds one view at a time
+    const trainViews: { features: string; teacher: string }[] = [];
+    for (let v = 1; v < views; v++) {
+      const o = await run(`train view ${v + 1}`, augmentFrames(frames.train, split.train.length, m.input.source, opts.seed ?? 0, v), split.train.length);
+      const f = { features: path.join(work, `train.view${v}.features.npy`), teacher: path.join(work, `train.view${v}.teacher.npy`) };
+      await writeNpy(f.features, o.features, [split.train.length, ...m.split.shape]);
+      await writeNpy(f.teacher, o.logits, [split.train.length, m.labels.length]);
+      trainViews.push(f);
     }
     const k = m.labels.length;
     const fixed = m.rates.filter(isFixed);
@@ -173,9 +191,9 @@ export async function trainUnits(opts: TrainUnitsOptions): Promise<TrainUnitsRep
     }
     const manifestIn: Manifest = { ...m, rates: fixed.map((r, i) => ({ ...r, level: i })) };
     const job = {
-      bundle: src, out: tmp, manifest: manifestIn, ...npy, result: path.join(work, 'result.json'),
+      bundle: src, out: tmp, manifest: manifestIn, ...npy, views: trainViews, result: path.join(work, 'result.json'),
       quick: !!opts.quick, minutes: opts.minutes ?? (opts.quick ? 4 : 20), seed: opts.seed ?? 0, grid: opts.grid, epochs: opts.epochs,
-      threads: opts.threads ?? 2, exitAgreement: opts.exitAgreement ?? 0.99, elapsedSeconds: (Date.now() - started) / 1000,
+      threads: opts.threads ?? 2, featureWeight: opts.featureWeight, exitAgreement: opts.exitAgreement ?? 0.99, elapsedSeconds: (Date.now() - started) / 1000,
       images: { dir: opts.images, count: files.length }, split: split.record,
       fixedLevels: fixed.map((r, i) => ({ name: r.name, accuracy: fixedVal!.rates[r.level].accuracy, idealBytes: fixedVal!.rates[r.level].idealBytes, entry: manifestIn.rates[i] })),
     };

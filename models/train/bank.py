@@ -54,7 +54,7 @@ class Unit(torch.nn.Module):
 
 def label_distortion(cfg):
     """CE on the labels + KD against the unsplit teacher's logits (the bundled model)."""
-    def distortion(logits, feats, teach, y):
+    def distortion(logits, feats, teach, y, recon=None):
         ce = F.cross_entropy(logits, y)
         kd = kd_loss(logits, teach, cfg["kd_temperature"])
         acc = (logits.argmax(1) == y).float().mean()
@@ -100,8 +100,9 @@ def train_unit(spec, tail, views, labels, cfg, seed, log, unit=None, epochs=None
             noise = torch.rand(z.shape, generator=gen) - 0.5
             nbytes = unit.prior.bits(z + noise).mean() / 8.0
             # decoder sees the rounded symbols, as it will in deployment
-            logits = tail(unit.dec(ste_round(z) * step_q))
-            dist, parts = distortion(logits, f, teach[idx], labels[idx])
+            recon = unit.dec(ste_round(z) * step_q)
+            logits = tail(recon)
+            dist, parts = distortion(logits, f, teach[idx], labels[idx], recon=recon)
             loss = dist + lam * nbytes
             opt.zero_grad(set_to_none=True)
             loss.backward()

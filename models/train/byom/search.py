@@ -15,9 +15,28 @@ import bank
 def feature_distortion(scale):
     """Fallback when the tail cannot run in PyTorch: MSE on the split tensor, in units
     of the features' variance so one lambda grid serves every model."""
-    def distortion(recon, feats, teach, y):
+    def distortion(logits, feats, teach, y, recon=None):
         mse = F.mse_loss(recon, feats) / scale
         return mse, {"mse": mse}
+    return distortion
+
+
+def teacher_distortion(cfg, scale):
+    """Label-free: CE + KD against the original model's logits on the very view being
+    trained (a shifted copy may change its top-1), so the logged "acc" is agreement; plus
+    the split tensor's MSE (in units of its variance) weighted by cfg["feature_weight"]:
+    thousands of targets per image instead of a handful of logits, which is what a few
+    thousand images need not to be learnt by heart."""
+    base = bank.label_distortion(cfg)
+    w = cfg.get("feature_weight", 0.0)
+
+    def distortion(logits, feats, teach, y, recon=None):
+        loss, parts = base(logits, feats, teach, teach.argmax(1))
+        if w > 0:
+            mse = F.mse_loss(recon, feats) / scale
+            loss = loss + w * mse
+            parts["mse"] = mse
+        return loss, parts
     return distortion
 
 
@@ -61,14 +80,12 @@ def refit_epochs(specs, i, deadline, seconds_per_epoch, log):
 
 def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log, progress, deadline=None):
     """Train every spec, evaluate on validation; returns the search results."""
-    views = [(feats["train"], teacher["train"])]
+    views = [(feats["train"], teacher["train"])] + list(feats.get("views", []))
     labels = teacher["train"].argmax(1)
     if fallback:
         distortion = feature_distortion(float(feats["train"][:512].float().var()))
     else:
-        # label-free: the "labels" are the original model's top-1, so CE + KD is pure
-        # distillation and the logged "acc" is agreement
-        distortion = bank.label_distortion(cfg)
+        distortion = teacher_distortion(cfg, float(feats["train"][:512].float().var()))
     out = []
     for i, spec in enumerate(specs):
         label = "c%d-s%d lambda %g step %g" % (spec["channels"], spec["stride"], spec["lambda"], spec["step"])

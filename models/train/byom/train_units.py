@@ -44,10 +44,16 @@ def parse_grid(text):
 
 
 def load_arrays(job):
+    """Train and validation split tensors with the original model's logits; feats["views"]
+    holds the changed copies of the training frames (shifted, mirrored, re-lit) with the
+    original model's logits on each."""
     feats, teacher = {}, {}
     for part in ("train", "val"):
         feats[part] = torch.from_numpy(np.load(job["features"][part]))
         teacher[part] = torch.from_numpy(np.load(job["teacher"][part])).float()
+    # float16 halves what the copies hold; training reads batches back as float32
+    feats["views"] = [(torch.from_numpy(np.load(v["features"])).half(), torch.from_numpy(np.load(v["teacher"])).float())
+                      for v in job.get("views", [])]
     return feats, teacher
 
 
@@ -81,6 +87,7 @@ def config(job):
     return {
         "quick": quick, "seed": int(job.get("seed", 0)), "minutes": float(job.get("minutes", 20)),
         "batch_size": 64, "lr": 1e-2, "prior_lr_factor": 5.0, "kd_weight": 1.0, "kd_temperature": 2.0,
+        "feature_weight": float(job.get("featureWeight", 1.0)),
         "search_epochs": int(job.get("epochs") or (12 if quick else 12)),
         "exit_epochs": 6 if quick else 16, "exit_lr": 3e-3,
         "exit_target": float(job.get("exitAgreement", 0.99)),
