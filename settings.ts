@@ -14,6 +14,8 @@ export interface SettingsOptions {
   profile?: 'default' | 'small';
   /** false: the flow has no ui-* node, so Dashboard 2.0 is not put on the node path. */
   dashboard?: boolean;
+  /** Core node files to leave out (see leanCoreExcludes). */
+  coreExcludes?: string[];
   userDir: string;
   flowFile: string;
   /** Folder holding this package, so Node-RED loads its nodes without an install step. */
@@ -72,6 +74,23 @@ export function dashboardDir(packageRoot: string): string | null {
   return null;
 }
 
+/**
+ * Core nodes whose libraries weigh most on a gateway (got, cheerio, xml2js, js-yaml: 14 MB
+ * of RSS, 5 MB of heap on an edge), by file, with the types each registers.
+ */
+export const HEAVY_CORE_NODES: Readonly<Record<string, readonly string[]>> = {
+  '21-httprequest.js': ['http request'],
+  '70-HTML.js': ['html'],
+  '70-XML.js': ['xml'],
+  '70-YAML.js': ['yaml'],
+};
+
+/** The heavy core node files a flow of these types does not use (what the small profile leaves out). */
+export function leanCoreExcludes(flowTypes: Iterable<string>): string[] {
+  const used = new Set(flowTypes);
+  return Object.entries(HEAVY_CORE_NODES).filter(([, types]) => !types.some((t) => used.has(t))).map(([file]) => file);
+}
+
 export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
   const env = opts.env ?? process.env;
   const adminAuth = adminAuthFromEnv(env);
@@ -85,7 +104,7 @@ export function buildSettings(opts: SettingsOptions): Record<string, unknown> {
     // A flow with no ui-* node does not load Dashboard 2.0 at all (tens of MB of modules).
     // Dashboard 2.0 installed beside Node-RED is found by the module scan too: excluded by name.
     nodesDir: [opts.packageRoot, opts.dashboard === false ? null : dashboardDir(opts.packageRoot)].filter(Boolean),
-    ...(opts.dashboard === false ? { nodesExcludes: ['node-red-dashboard'] } : {}),
+    ...(opts.dashboard === false || opts.coreExcludes?.length ? { nodesExcludes: [...(opts.dashboard === false ? ['node-red-dashboard'] : []), ...(opts.coreExcludes ?? [])] } : {}),
     httpAdminRoot: '/',
     httpNodeRoot: '/',
     // Without a secret Node-RED generates one into .config.runtime.json and warns; a

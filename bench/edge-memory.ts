@@ -2,7 +2,8 @@
 // in a fresh process each (RSS after a GC, so steps do not hide in each other's garbage):
 // Node.js alone, + Node-RED's runtime, + onnxruntime-node, + the bundle's edge sessions
 // in the main thread, + the same in one pool worker (the thread's own V8 isolate and ORT
-// sessions), + a second worker, + the tail and decoders too (what lazy loading saves).
+// sessions), the pool inline (what one CPU gets), + a second worker, + the tail and
+// decoders too (what lazy loading saves).
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { BUNDLE } from '../test/support/paths';
@@ -19,6 +20,8 @@ const STEPS: Record<string, string> = {
     globalThis.keep = await Promise.all(files.map((f) => ort.InferenceSession.create(b.file(f), { intraOpNumThreads: 1, interOpNumThreads: 1, enableCpuMemArena: false })));`,
   'edge runtime, 1 worker (tail + decoders lazy)': `require('node-red'); const { ModelRuntime } = require('${DIST}/lib/model');
     globalThis.keep = await ModelRuntime.open(${JSON.stringify(BUNDLE)}, { workers: 1, role: 'edge' });`,
+  'edge runtime inline (one CPU: the sessions in the main thread, no worker)': `require('node-red'); const { ModelRuntime } = require('${DIST}/lib/model');
+    globalThis.keep = await ModelRuntime.open(${JSON.stringify(BUNDLE)}, { inline: true, role: 'edge' });`,
   'edge runtime, 2 workers': `require('node-red'); const { ModelRuntime } = require('${DIST}/lib/model');
     globalThis.keep = await ModelRuntime.open(${JSON.stringify(BUNDLE)}, { workers: 2, role: 'edge' });`,
   'all sessions, 1 worker (before: tail + decoders loaded too)': `require('node-red'); const { ModelRuntime } = require('${DIST}/lib/model');

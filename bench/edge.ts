@@ -56,12 +56,15 @@ async function scrape(port: number): Promise<Samples> {
 
 const total = (m: Samples, name: string) => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
 
-/** Quantile of split_dnn_latency_seconds between two scrapes, all sources together, interpolated in the bucket (ms). */
-function latencyMs(a: Samples, b: Samples, q: number): number | null {
+/**
+ * Quantile of split_dnn_latency_seconds between two scrapes, interpolated in the bucket (ms):
+ * all sources together, or only the answers of one (edge exits, cloud answers).
+ */
+function latencyMs(a: Samples, b: Samples, q: number, source?: 'edge' | 'cloud'): number | null {
   const buckets = new Map<number, number>();
   for (const [k, v] of b) {
     const le = /^split_dnn_latency_seconds_bucket\{.*le="([^"]+)"/.exec(k)?.[1];
-    if (!le) continue;
+    if (!le || (source && !k.includes(`source="${source}"`))) continue;
     const bound = le === '+Inf' ? Infinity : Number(le);
     buckets.set(bound, (buckets.get(bound) ?? 0) + v - (a.get(k) ?? 0));
   }
@@ -87,7 +90,7 @@ const cpuSeconds = (pid: number) => { const f = fs.readFileSync(`/proc/${pid}/st
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const mb = (b: number | null) => (b === null ? null : Math.round(b / 2 ** 20));
 
-interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean; workers?: number; emptyFlow?: boolean }
+interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean; workers?: number; emptyFlow?: boolean; nodeFlags?: string[] }
 
 async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: number) {
   const group = makeCgroup(`split-dnn-bench-${process.pid}-${c.profile}-${c.fps}`, 1, 256 * 2 ** 20);
@@ -102,7 +105,8 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
   const start = ['start', '--role', 'edge', '--port', String(port), '--broker', brokerUrl, '--mqtt-version', '4', '--gateway', 'bench-edge',
     '--user-dir', userDir, '--flows', flowFile, '--reset-flows', '--fps', String(c.fps), '--profile', c.profile];
   // The small profile runs with the node flags install-service gives it.
-  const shell = `${group.enter} && exec ${process.execPath} ${c.profile === 'small' ? SMALL_NODE_FLAGS.join(' ') : ''} ${CLI} ${start.join(' ')}`;
+  const flags = c.nodeFlags ?? (c.profile === 'small' ? SMALL_NODE_FLAGS : []);
+  const shell = `${group.enter} && exec ${process.execPath} ${flags.join(' ')} ${CLI} ${start.join(' ')}`;
   const edge = await started('sh', ['-c', shell], /edge runtime/, { ...process.env, MALLOC_ARENA_MAX: '2' });
   try {
     const pid = edge.pid!;
@@ -128,6 +132,8 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
       cpuPct: Math.round((100 * cpu) / span), cpuMsPerFrame: decided ? Math.round((1e5 * cpu) / decided) / 100 : null,
       decidedFps: Math.round(decided / span), classifiedFps: Math.round(answered / span),
       p50Ms: latencyMs(a, b, 0.5), p99Ms: latencyMs(a, b, 0.99),
+      // The cloud's answers wait for split-link's coalescing budget (1 s by default) on top.
+      edgeP99Ms: latencyMs(a, b, 0.99, 'edge'), cloudP50Ms: latencyMs(a, b, 0.5, 'cloud'), cloudP99Ms: latencyMs(a, b, 0.99, 'cloud'),
       shed: total(b, 'split_dnn_shed_frames_total'), shedInWindow: total(b, 'split_dnn_shed_frames_total') - total(a, 'split_dnn_shed_frames_total'),
       outboxDropped: total(b, 'split_dnn_outbox_dropped_frames_total'),
       heapMB: mb(total(b, 'nodejs_heap_size_used_bytes')), externalMB: mb(total(b, 'nodejs_external_memory_bytes')),
@@ -159,7 +165,9 @@ export async function run(args: string[]): Promise<unknown> {
       cases.push(await runCase({ profile: 'default', fps: 1, openLoop: false, emptyFlow: true }, brokerUrl, seconds, warmup));
       cases.push(await runCase({ profile: 'default', fps: 30, openLoop: false, workers: 2 }, brokerUrl, seconds, warmup));
     }
-    for (const fps of rates) for (const profile of profiles) cases.push(await runCase({ profile, fps, openLoop: fps > 1000 }, brokerUrl, seconds, warmup));
+    // --node-flags a,b: V8 flags to try in place of the profile's own (SMALL_NODE_FLAGS for small).
+    const nodeFlags = flag(args, 'node-flags')?.split(',').filter(Boolean);
+    for (const fps of rates) for (const profile of profiles) cases.push({ ...(await runCase({ profile, fps, openLoop: fps > 1000, nodeFlags }, brokerUrl, seconds, warmup)), ...(nodeFlags ? { nodeFlags } : {}) });
   } finally {
     cloud.kill('SIGTERM');
     broker.kill('SIGTERM');

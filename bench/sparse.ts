@@ -39,7 +39,7 @@ async function openSide(dir: string, threads: number): Promise<Side> {
   const per = model.pixelsPerFrame(m);
   const inputs = new Map<number, Float32Array>();
   for (const n of BATCHES) inputs.set(n, model.preprocessPixels(m, set.images.subarray(0, n * per), n));
-  // the pool worker's options (lib/model/pool-worker.ts), so both paths run the same graph
+  // the pool's session options (lib/model/sessions.ts), so both paths run the same graph
   const session = await ort.InferenceSession.create(rt.bundle.file(m.head.file), {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableCpuMemArena: false,
   });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { parseArgs } from './args';
-import { buildSettings, dashboardDir, Role } from '../settings';
+import { buildSettings, dashboardDir, leanCoreExcludes, Role } from '../settings';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { sdNotify, Watchdog, httpProbe } from '../lib/health/watchdog';
 
@@ -29,8 +29,10 @@ const USAGE = `usage: split-dnn start [options]
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
   --fps N                 demo camera frame rate (default 10)
-  --profile default|small small: a Raspberry Pi budget (one inference thread, batches of
-                          at most 32, status repaints once a second; an edge loads no dashboard)
+  --profile default|small small: a Raspberry Pi budget (inference inline in one thread,
+                          batches of at most 32, status repaints once a second; an edge
+                          loads no dashboard and no http request/html/xml/yaml nodes
+                          unless its flow has them)
   --watchdog              tell systemd when ready (Type=notify) and keep its watchdog fed
                           while the runtime answers; exit when it stops answering
   --ota-public-key FILE   ed25519 key that model updates must be signed with
@@ -147,7 +149,13 @@ export async function main(argv: string[]): Promise<number> {
   const server = http.createServer(app);
   // A small edge whose flow has no ui-* node loads no dashboard: Dashboard 2.0's modules cost
   // tens of MB of heap (a dashboard flow imported later needs the default profile).
-  const settings = buildSettings({ role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile, dashboard: profile === 'small' && role === 'edge' && !dashboard ? false : undefined });
+  // Likewise the core nodes with the heaviest libraries (http request, html, xml, yaml), unless the flow uses them.
+  const lean = profile === 'small' && role === 'edge';
+  const settings = buildSettings({
+    role, userDir, flowFile, packageRoot: PACKAGE_ROOT, profile,
+    dashboard: lean && !dashboard ? false : undefined,
+    coreExcludes: lean ? leanCoreExcludes(flow.map((n) => String(n.type))) : undefined,
+  });
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
   app.use('/', RED.httpNode);

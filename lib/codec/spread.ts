@@ -14,7 +14,26 @@ export interface SpreadLayout {
   readonly slotRank: Uint16Array;
 }
 
+/**
+ * Each side's tables are built on first use: an edge only encodes (slotOf), a cloud only
+ * decodes (slotIndex, slotRank), and a bundle has dozens of tables of 2^p entries each
+ * (4.8 MB of the other side's on a gateway with the shipped bundle).
+ */
 export function spreadSlots(freq: Int32Array, cum: Int32Array, p: number): SpreadLayout {
+  let slotOf: Uint16Array | null = null;
+  let decode: { slotIndex: Uint16Array; slotRank: Uint16Array } | null = null;
+  const decodeSide = () => (decode ??= decodeSlots(spreadOrder(freq, cum, p)));
+  return {
+    get slotOf() { return (slotOf ??= encodeSlots(spreadOrder(freq, cum, p), cum)); },
+    get slotIndex() { return decodeSide().slotIndex; },
+    get slotRank() { return decodeSide().slotRank; },
+  };
+}
+
+interface SpreadOrder { orderK: Int32Array; orderJ: Int32Array }
+
+/** Slot i holds occurrence orderJ[i] of index orderK[i]. */
+function spreadOrder(freq: Int32Array, cum: Int32Array, p: number): SpreadOrder {
   const M = 2 ** p;
   const n = freq.length;
   // Counting sort on bucket floor(M * fraction) = floor((2j+1) * 2^(p-1) / freq[k]):
@@ -40,18 +59,17 @@ export function spreadSlots(freq: Int32Array, cum: Int32Array, p: number): Sprea
     }
   }
   for (let b = 0; b < M; b++) sortBucket(orderK, orderJ, bucketStart[b], bucketStart[b + 1], freq);
+  return { orderK, orderJ };
+}
 
-  const slotOf = new Uint16Array(M);
-  const slotIndex = new Uint16Array(M);
-  const slotRank = new Uint16Array(M);
-  for (let slot = 0; slot < M; slot++) {
-    const k = orderK[slot];
-    const j = orderJ[slot];
-    slotOf[cum[k] + j] = slot;
-    slotIndex[slot] = k;
-    slotRank[slot] = j;
-  }
-  return { slotOf, slotIndex, slotRank };
+function encodeSlots({ orderK, orderJ }: SpreadOrder, cum: Int32Array): Uint16Array {
+  const slotOf = new Uint16Array(orderK.length);
+  for (let slot = 0; slot < orderK.length; slot++) slotOf[cum[orderK[slot]] + orderJ[slot]] = slot;
+  return slotOf;
+}
+
+function decodeSlots({ orderK, orderJ }: SpreadOrder): { slotIndex: Uint16Array; slotRank: Uint16Array } {
+  return { slotIndex: Uint16Array.from(orderK), slotRank: Uint16Array.from(orderJ) };
 }
 
 /** Stable insertion sort of one bucket by the exact fraction (then index, kept by stability). */

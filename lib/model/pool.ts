@@ -1,11 +1,13 @@
 // A pool of inference threads. Requests for the same model that queue up while the
 // threads are busy are concatenated along the batch axis and run as one ORT call, which
-// is where most of the throughput under load comes from.
+// is where most of the throughput under load comes from. With one CPU the pool runs its
+// sessions inline, in this thread: a worker is a second V8 isolate (~10 MB) and every
+// frame a structured-clone copy each way, for a thread that could only compete for the CPU.
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { cpuBudget } from './cpus';
 import { InferenceError, InputSpec, Tensor, checkFeeds, elementCount } from './tensor';
-import type { RunRequest, WorkerInit, WorkerModel, WorkerReply } from './pool-worker';
+import { OrtSessions, RunRequest, WorkerInit, WorkerModel, WorkerReply } from './sessions';
 
 export interface PoolModel extends WorkerModel {
   /** Expected inputs; when given, feeds are checked before they reach ORT. */
@@ -25,6 +27,11 @@ export interface PoolOptions {
   ortLogSeverity?: 0 | 1 | 2 | 3 | 4;
   /** onnxruntime execution providers in order, e.g. ['cuda', 'cpu']; default SPLIT_DNN_EXECUTION_PROVIDERS, else ['cpu']. */
   executionProviders?: string[];
+  /**
+   * Run the sessions in this thread rather than in worker threads (the count is then 1).
+   * Default: when the pool would have one worker and the process one CPU (cgroup quota).
+   */
+  inline?: boolean;
 }
 
 /** SPLIT_DNN_EXECUTION_PROVIDERS=cuda,cpu: how a cloud machine with a GPU asks for it. */
@@ -43,14 +50,18 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
+  /** Hands a request to the thread; its reply comes back through onReply. */
+  post(req: RunRequest): void;
+  close(): Promise<unknown>;
+  /** Null for the inline slot. */
+  worker: Worker | null;
   ready: Promise<void>;
   busy: Pending[] | null;
   requestId: number;
   isReady: boolean;
 }
 
-export interface PoolStats { runs: number; frames: number; errors: number; queued: number; workers: number }
+export interface PoolStats { runs: number; frames: number; errors: number; queued: number; workers: number; inline: boolean }
 
 function concatFeeds(items: Pending[]): Record<string, Tensor> {
   if (items.length === 1) return items[0].feeds;
@@ -92,6 +103,7 @@ export class InferencePool {
   private arrivals = 0;
   private loadError: InferenceError | null = null;
   private readonly stats = { runs: 0, frames: 0, errors: 0 };
+  readonly inline: boolean;
   readonly ready: Promise<void>;
 
   constructor(models: PoolModel[], opts: PoolOptions = {}) {
@@ -99,17 +111,41 @@ export class InferencePool {
     this.maxBatch = opts.maxBatch ?? 256;
     this.init = { models: models.map(({ key, file }) => ({ key, file, lazy: opts.lazy?.includes(key) || undefined })), intraOpThreads: opts.intraOpThreads ?? 1, logSeverity: opts.ortLogSeverity ?? 3, executionProviders: opts.executionProviders ?? providersFromEnv() };
     // By the CPUs the cgroup allows, not the host's cores: on one CPU a second thread only competes.
-    const count = opts.workers ?? Math.min(2, cpuBudget());
-    for (let i = 0; i < count; i++) this.slots.push(this.spawn());
+    const cpus = cpuBudget();
+    const count = opts.workers ?? Math.min(2, cpus);
+    this.inline = opts.inline ?? (count === 1 && cpus === 1);
+    if (this.inline) this.slots.push(this.inlineSlot());
+    else for (let i = 0; i < count; i++) this.slots.push(this.spawn());
     this.ready = Promise.all(this.slots.map((s) => s.ready)).then(() => undefined);
     // Load failures surface through `ready`; keep them from being unhandled rejections.
     this.ready.catch(() => undefined);
   }
 
+  /**
+   * The sessions in this thread. A run is taken from the queue one event-loop turn after the
+   * slot frees, so the frames that arrived meanwhile join it; ORT's run then blocks this
+   * thread for the batch (well under a millisecond a frame for a gateway-sized head).
+   */
+  private inlineSlot(): Slot {
+    const sessions = new OrtSessions(this.init);
+    const slot: Slot = {
+      worker: null, busy: null, requestId: 0, isReady: false, ready: Promise.resolve(),
+      post: (req) => { void sessions.run(req).then((reply) => this.onReply(slot, reply)); },
+      close: () => sessions.release(),
+    };
+    slot.ready = sessions.load().then(() => { slot.isReady = true; this.pump(); }, (err: Error) => {
+      this.loadError = new InferenceError('LOAD_FAILED', err.message);
+      void sessions.release();
+      throw this.loadError;
+    });
+    return slot;
+  }
+
   private spawn(): Slot {
     const worker = new Worker(path.join(__dirname, 'pool-worker.js'), { workerData: this.init });
     worker.unref();
-    const slot: Slot = { worker, busy: null, requestId: 0, ready: Promise.resolve(), isReady: false };
+    // Copies, not transfers: the caller may still hold its input arrays.
+    const slot: Slot = { worker, post: (req) => worker.postMessage(req), close: () => worker.terminate(), busy: null, requestId: 0, ready: Promise.resolve(), isReady: false };
     slot.ready = new Promise((resolve, reject) => {
       worker.on('message', (msg: WorkerReply) => {
         if (msg.type === 'ready') {
@@ -209,23 +245,32 @@ export class InferencePool {
   private pump(): void {
     for (const slot of this.slots) {
       if (slot.busy || !slot.isReady) continue;
-      const job = this.takeBatch();
-      if (!job) return;
-      slot.busy = job.items;
-      slot.requestId++;
-      this.stats.runs++;
-      this.stats.frames += job.items.reduce((n, p) => n + p.batch, 0);
-      const feeds = concatFeeds(job.items);
-      const req: RunRequest = { id: slot.requestId, model: job.model, feeds };
-      // Copies, not transfers: the caller may still hold its input arrays.
-      slot.worker.postMessage(req);
+      if (!this.waiting()) return;
+      if (slot.worker) { this.dispatch(slot); continue; }
+      // Inline: held for a turn (busy, empty) so the frames arriving in it join the run.
+      slot.busy = [];
+      setImmediate(() => this.dispatch(slot));
     }
   }
 
-  getStats(): PoolStats {
+  private dispatch(slot: Slot): void {
+    const job = this.closed ? null : this.takeBatch();
+    if (!job) { slot.busy = null; return; }
+    slot.busy = job.items;
+    slot.requestId++;
+    this.stats.runs++;
+    this.stats.frames += job.items.reduce((n, p) => n + p.batch, 0);
+    slot.post({ id: slot.requestId, model: job.model, feeds: concatFeeds(job.items) });
+  }
+
+  private waiting(): number {
     let queued = 0;
     for (const q of this.queues.values()) queued += q.length;
-    return { ...this.stats, queued, workers: this.slots.length };
+    return queued;
+  }
+
+  getStats(): PoolStats {
+    return { ...this.stats, queued: this.waiting(), workers: this.slots.length, inline: this.inline };
   }
 
   async close(): Promise<void> {
@@ -234,6 +279,6 @@ export class InferencePool {
     const err = new InferenceError('POOL_CLOSED', 'inference pool closed');
     for (const q of this.queues.values()) for (const p of q.splice(0)) p.reject(err);
     for (const s of this.slots) if (s.busy) for (const p of s.busy.splice(0)) p.reject(err);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => s.close()));
   }
 }

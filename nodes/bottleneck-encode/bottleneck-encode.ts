@@ -132,6 +132,8 @@ function register(RED: NodeAPI): void {
         ...(auditTag(msg.audit)?.copy ? { flags: FRAME_FLAGS.audit } : {}),
       });
       msg.payload = frame;
+      // The frame carries it now; a fan-out would deep-copy the split tensor element by element.
+      delete msg.features;
       msg.topic = topics.features(gateway, rt.modelId);
       msg.frame = { gateway, bootId: processSequencer.bootId, seq, rate: level, modelId: rt.modelId, bytes: frame.length, payloadBytes: coded.payload.length, idealBytes: coded.idealBits / 8, auto: chosenByController };
       msg.timing = { ...(msg.timing as object | undefined), encodeMs: performance.now() - started };

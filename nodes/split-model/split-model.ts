@@ -47,7 +47,8 @@ function register(RED: NodeAPI): void {
     const run = (RED.settings as unknown as { splitDnn?: { role?: 'edge' | 'cloud' | 'all'; profile?: string } }).splitDnn;
     const small = run?.profile === 'small';
     const workers = Number(def.workers) || (small ? 1 : undefined);
-    this.slot = new ModelSlot({ workers, role: run?.role, maxBatch: small ? 32 : undefined }, Number(def.maxVersions) || 3);
+    // The small profile runs its one inference thread inline: no second V8 isolate.
+    this.slot = new ModelSlot({ workers, role: run?.role, maxBatch: small ? 32 : undefined, inline: small && workers === 1 ? true : undefined }, Number(def.maxVersions) || 3);
     this.otaStateDir = RED.settings.userDir ? otaDir(RED.settings.userDir) : null;
     const configuredBeside = String(def.versions ?? '').split(/[\n,]/).map((s) => s.trim()).filter(Boolean)
       .map((d) => resolveBundleDir(d, RED.settings.userDir));
