@@ -26,7 +26,7 @@ stored under "test" come from the held-out test images through the real coder.
   --grid C:S:L:Q,..  units to try: channels, stride (1, 2, 4), rate weight lambda, quant step
   --epochs N         epochs per unit (an upper bound; --minutes may lower it)
   --views N          training views: the images plus N-1 shifted, mirrored, re-lit copies,
-                     each labelled by the original model itself (default 4; 1 = no copies)
+                     each labelled by the original model itself (default 8; 1 = no copies)
   --val F --test F   fractions of images for validation and test (default 0.15 each)
   --limit N          use at most N images (the first N paths in sorted order)
   --exit-agreement A the default exit threshold is the lowest with overall agreement >= A

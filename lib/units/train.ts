@@ -38,7 +38,7 @@ export interface TrainUnitsOptions {
   /** Images used at most (the first N of the sorted list). */
   limit?: number;
   exitAgreement?: number;
-  /** Training views: the clean frames plus views-1 changed copies (augment.ts); default 4. */
+  /** Training views: the clean frames plus views-1 changed copies (augment.ts); default 8. */
   views?: number;
   /** Weight of the split tensor's MSE beside the distillation loss (default 1). */
   featureWeight?: number;
@@ -145,7 +145,7 @@ export async function trainUnits(opts: TrainUnitsOptions): Promise<TrainUnitsRep
     emit({ event: 'stage', stage: 'features', label: 'head + tail in onnxruntime' });
     rtIn = await ModelRuntime.open(src, { workers: 1 });
     const orig: Record<string, Originals> = {};
-    const views = Math.max(1, Math.floor(opts.views ?? 4));
+    const views = Math.max(1, Math.floor(opts.views ?? 8));
     const total = files.length + (views - 1) * split.train.length;
     let done = 0;
     const run = async (part: string, pixels: Uint8Array, n: number): Promise<Originals> => {

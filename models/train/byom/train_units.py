@@ -27,10 +27,12 @@ from bundle_out import write_bundle  # noqa: E402
 from progress import Progress  # noqa: E402
 
 # (channels, stride, lambda, step). lambda weighs estimated bytes per frame against the
-# distillation loss; stride 4 keeps 1/16 of the positions, stride 2 a quarter.
-FULL_GRID = [(4, 4, 0.02, 1.0), (8, 4, 0.005, 1.0), (16, 4, 0.002, 1.0), (16, 2, 0.002, 1.0),
-             (32, 2, 0.0005, 1.0), (32, 2, 0.0001, 0.5)]
-QUICK_GRID = [(8, 4, 0.005, 1.0), (32, 2, 0.0005, 1.0)]
+# distillation loss; stride 4 keeps 1/16 of the positions, stride 2 a quarter, stride 1 all
+# of them with fewer channels (Fashion-MNIST, 100 epochs: c32-s1 at lambda 4e-4 agrees on
+# 98.3% of held-out images at 218 B, 6.7x under its 8-bit coding).
+FULL_GRID = [(4, 4, 0.02, 1.0), (8, 4, 0.005, 1.0), (16, 2, 0.002, 1.0), (32, 2, 0.0005, 1.0),
+             (32, 1, 0.0004, 0.5), (32, 1, 0.0001, 0.5)]
+QUICK_GRID = [(8, 4, 0.005, 1.0), (32, 1, 0.0004, 0.5)]
 
 
 def parse_grid(text):
@@ -88,7 +90,7 @@ def config(job):
         "quick": quick, "seed": int(job.get("seed", 0)), "minutes": float(job.get("minutes", 20)),
         "batch_size": 64, "lr": 1e-2, "prior_lr_factor": 5.0, "kd_weight": 1.0, "kd_temperature": 2.0,
         "feature_weight": float(job.get("featureWeight", 1.0)),
-        "search_epochs": int(job.get("epochs") or (12 if quick else 12)),
+        "search_epochs": int(job.get("epochs") or 100),  # --minutes lowers it to fit
         "exit_epochs": 6 if quick else 16, "exit_lr": 3e-3,
         "exit_target": float(job.get("exitAgreement", 0.99)),
         "grid": [dict(zip(("channels", "stride", "lambda", "step"), g)) for g in grid],
