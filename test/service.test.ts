@@ -25,7 +25,7 @@ test('install-service writes a unit: notify + watchdog, restart on failure, own 
   assert.equal(value('WatchdogSec'), '30');
   assert.equal(value('SupplementaryGroups'), 'dialout video');
   assert.equal(value('KillSignal'), 'SIGTERM');
-  assert.match(value('ExecStart')!, / start --role edge --user-dir \/var\/lib\/split-dnn\/edge --watchdog --broker mqtt:\/\/broker:1883 --gateway pi-17$/);
+  assert.match(value('ExecStart')!, / --max-semi-space-size=2 .* start --role edge --user-dir \/var\/lib\/split-dnn\/edge --watchdog --broker mqtt:\/\/broker:1883 --gateway pi-17$/);
   assert.match(value('StateDirectory')!, /split-dnn\/edge/);
   // systemd itself parses it (a missing account is only a warning).
   const verify = spawnSyncText('systemd-analyze', ['verify', path.join(out, 'split-dnn-edge.service')]);
