@@ -24,8 +24,8 @@ export class DriftAlarm {
   private frames = 0;
   private below = 0;
 
-  /** h: the log-likelihood ratio that fires (false alarms about once per e^h frames). */
-  constructor(readonly level: number, expected: number, readonly factor = 3, readonly h = 10) {
+  /** h: the log-likelihood ratio that fires (on the calibrated stream, about once in e^h frames: days at camera rates). */
+  constructor(readonly level: number, expected: number, readonly factor = 3, readonly h = 16) {
     this.p0 = expected;
     this.rebase(expected);
   }
