@@ -21,7 +21,7 @@ afterEach(() => helper.unload());
 const pixels = async (i: number) => Buffer.from(sampleImage(await readSamples(rt.bundle), i));
 const promiseGate = (extra: object = {}) => ({
   id: 'gate', type: 'early-exit-gate', z: 'f1', model: 'model', mode: 'promise', threshold: '', targetAccuracy: '0.9',
-  epsilon: '0.02', delta: '0.05', auditShare: '0.5', auditBudget: '0', loss: 'disagreement', ...extra, wires: [['exited'], ['encode']],
+  epsilon: '0.02', delta: '0.05', auditShare: '0.5', auditBudget: '0', auditRide: '0', loss: 'disagreement', ...extra, wires: [['exited'], ['encode']],
 });
 
 function auditFlow(url: string, gate: object = {}) {
