@@ -26,13 +26,15 @@ const CLEAN_FRAMES = 5000;
 const SHIFT_AT = 2000;
 const SHIFT_FRAMES = 8000;
 const BLOCK = 500;
+/** The goal: back under epsilon within this many frames of the shift. */
+const RECOVER_WITHIN = 2000;
 /** Frames arrive at the low-rate scenario's camera rate; audit answers come back 2 s later (coalescing both ways and the round trip). */
 const FRAME_MS = 1000 / LOW_RATE.fps;
 const LAG_MS = 2000;
 
 interface Policy { name: string; make(random: () => number): { threshold(): number; audit?(conf: number, exited: boolean, loss: 0 | 1, now: number): boolean; tick?(now: number): void; bound?(): number } }
 
-interface RunResult { exits: number; frames: number; disagree: number; audits: number; forwards: number; sent: Sent[]; blocks: { exitRate: number; disagreement: number | null; upper: number | null; threshold: number }[] }
+interface RunResult { exits: number; frames: number; disagree: number; audits: number; forwards: number; sent: Sent[]; blocks: { exits: number; losses: number; exitRate: number; disagreement: number | null; upper: number | null; threshold: number }[] }
 
 function run(policy: Policy, conf: Float64Array, loss: Uint8Array, order: Int32Array, random: () => number): RunResult {
   const p = policy.make(random);
@@ -47,7 +49,7 @@ function run(policy: Policy, conf: Float64Array, loss: Uint8Array, order: Int32A
     if (exited) { r.exits++; bExits++; r.disagree += loss[i]; bLoss += loss[i]; } else { r.forwards++; r.sent.push({ frame: f, audit: false }); }
     if (p.audit?.(conf[i], exited, loss[i] as 0 | 1, now) && exited) { r.audits++; r.sent.push({ frame: f, audit: true }); }
     if ((f + 1) % BLOCK === 0) {
-      r.blocks.push({ exitRate: bExits / BLOCK, disagreement: bExits ? bLoss / bExits : null, upper: p.bound?.() ?? null, threshold: t });
+      r.blocks.push({ exits: bExits, losses: bLoss, exitRate: bExits / BLOCK, disagreement: bExits ? bLoss / bExits : null, upper: p.bound?.() ?? null, threshold: t });
       bExits = 0; bLoss = 0;
     }
   }
@@ -175,6 +177,9 @@ export async function run_(args: string[]): Promise<unknown> {
           disagreementAfterShift: r4(mean(after.map((b) => mean(b.map((x) => x.disagreement ?? 0))))),
           exitRateAfterShift: r4(mean(after.map((b) => mean(b.map((x) => x.exitRate))))),
           recoveredRuns: rec.filter((x) => x !== null).length / runs,
+          recoveredWithin2000: rec.filter((x) => x !== null && x <= RECOVER_WITHIN).length / runs,
+          // Less noisy than the per-block test: all exits from RECOVER_WITHIN frames after the shift on, per run.
+          runsUnderEpsilonAfter2000: res.filter((r) => { const b = r.blocks.slice((SHIFT_AT + RECOVER_WITHIN) / BLOCK); const n = b.reduce((a, x) => a + x.exits, 0); return n === 0 || b.reduce((a, x) => a + x.losses, 0) / n <= settings.epsilon; }).length / runs,
           framesToRecoverMax: rec.every((x) => x !== null) ? Math.max(...(rec as number[])) : null,
           framesToRecoverMean: rec.some((x) => x !== null) ? mean(rec.filter((x): x is number => x !== null)) : null,
           auditUplink: audited(res),

@@ -38,7 +38,7 @@ function register(RED: NodeAPI): void {
       const b = promise.guard.bounds();
       const eps = promise.settings.epsilon;
       const audit = promise.paused ? 'audit paused: no answers' : `audit ${b.losses}/${b.n} ≤${pct(b.upper)}`;
-      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.tightened ? ', tightened' : ''}`;
+      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.uncertified ? ', stream changed' : promise.guard.tightened ? ', tightened' : ''}`;
       const fill = b.lower > eps || promise.guard.tightened ? 'yellow' : promise.paused ? 'grey' : 'green';
       return { fill, shape: b.upper <= eps ? 'dot' : 'ring', text };
     });
