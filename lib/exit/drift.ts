@@ -17,7 +17,7 @@ export interface DriftEvidence {
 }
 
 export class DriftAlarm {
-  private p0: number;
+  private p0 = 0;
   private up = 0;
   private down = 0;
   private s = 0;
@@ -26,7 +26,6 @@ export class DriftAlarm {
 
   /** h: the log-likelihood ratio that fires (on the calibrated stream, about once in e^h frames: days at camera rates). */
   constructor(readonly level: number, expected: number, readonly factor = 3, readonly h = 16) {
-    this.p0 = expected;
     this.rebase(expected);
   }
 
