@@ -9,7 +9,7 @@
  * The audit's cost is the extra uplink link bytes its copies add at the low-rate scenario's
  * camera rate (bench/audit-bytes.ts: modelled from real frame, batch and MQTT encodings).
  *
- *   npm run bench -- exits [--json] [--runs 20] [--epsilon 0.02] [--delta 0.05] [--share 0.01] [--ride-ms 1000]
+ *   npm run bench -- exits [--json] [--runs 20] [--epsilon 0.02] [--delta 0.05] [--share 0.005] [--ride-ms 1000]
  */
 import * as path from 'node:path';
 import { flag } from './flags';
@@ -107,7 +107,7 @@ const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 export async function run_(args: string[]): Promise<unknown> {
   const runs = Number(flag(args, 'runs') ?? 20);
-  const settings = checkSettings({ epsilon: flag(args, 'epsilon') ?? '0.02', delta: flag(args, 'delta') ?? '0.05', auditShare: flag(args, 'share') ?? '0.01', auditRideMs: flag(args, 'ride-ms') });
+  const settings = checkSettings({ epsilon: flag(args, 'epsilon') ?? '0.02', delta: flag(args, 'delta') ?? '0.05', auditShare: flag(args, 'share') ?? '0.005', auditRideMs: flag(args, 'ride-ms') });
   const test = await readFashionMnistTest();
   if (!test) throw new Error('exits bench needs the Fashion-MNIST test set');
   const rt = await ModelRuntime.open(BUNDLE, { ortLogSeverity: 3 });
