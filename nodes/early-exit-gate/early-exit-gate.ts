@@ -76,7 +76,7 @@ function register(RED: NodeAPI): void {
       threshold = promise.threshold;
       auditRoutes.attach(this.id, onAudit);
       const c = promise.certified;
-      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}`);
+      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}${promise.settings.auditRideMs ? ` of the exits within ${promise.settings.auditRideMs} ms of a forwarded frame` : ''}; drift alarm below confidence ${promise.drift.level.toFixed(4)} (calibrated ${pct(promise.drift.expected)} of frames)`);
     };
 
     const ready: Promise<ModelRuntime> | null = config?.runtime.then((rt) => {
