@@ -24,7 +24,7 @@ export class DriftAlarm {
   private frames = 0;
   private below = 0;
 
-  /** h: the log-likelihood ratio that fires (on the calibrated stream, about once in e^h frames: days at camera rates). */
+  /** h: the log-likelihood ratio that fires; on the calibrated stream the mean run to a false alarm is >= e^h frames (Lorden), days at camera rates. */
   constructor(readonly level: number, expected: number, readonly factor = 3, readonly h = 16) {
     this.rebase(expected);
   }
