@@ -183,7 +183,11 @@ export async function run_(args: string[]): Promise<unknown> {
           framesToRecoverMax: rec.every((x) => x !== null) ? Math.max(...(rec as number[])) : null,
           framesToRecoverMean: rec.some((x) => x !== null) ? mean(rec.filter((x): x is number => x !== null)) : null,
           auditUplink: audited(res),
-          overTime: res[0].blocks.map((b, i) => ({ frame: (i + 1) * BLOCK, threshold: b.threshold, exitRate: r4(b.exitRate), disagreement: b.disagreement === null ? null : r4(b.disagreement), upper: b.upper === null ? null : r4(b.upper) })),
+          overTime: res[0].blocks.map((b, i) => ({
+            frame: (i + 1) * BLOCK, threshold: b.threshold, exitRate: r4(b.exitRate), disagreement: b.disagreement === null ? null : r4(b.disagreement), upper: b.upper === null ? null : r4(b.upper),
+            // The block's own sends (a message straddling two blocks is counted in each).
+            auditExtraUplink: r4(auditExtraUplink(uplink, res[0].sent.filter((x) => x.frame >= i * BLOCK && x.frame < (i + 1) * BLOCK), BLOCK).extra),
+          })),
         };
       }
       shiftsOut[s] = { shiftAt: SHIFT_AT, frames: SHIFT_AT + SHIFT_FRAMES, ...perPolicy };
