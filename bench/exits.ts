@@ -28,6 +28,8 @@ const SHIFT_FRAMES = 8000;
 const BLOCK = 500;
 /** The goal: back under epsilon within this many frames of the shift. */
 const RECOVER_WITHIN = 2000;
+/** Transient streams: the shift lasts this many frames, then the clean camera is back. */
+const TRANSIENT_FRAMES = 2000;
 /** Frames arrive at the low-rate scenario's camera rate; audit answers come back 2 s later (coalescing both ways and the round trip). */
 const FRAME_MS = 1000 / LOW_RATE.fps;
 const LAG_MS = 2000;
@@ -134,7 +136,8 @@ export async function run_(args: string[]): Promise<unknown> {
     const uplink = new UplinkModel(LOW_RATE, { modelId: rt.modelId, rateLevel: level, shape: m.rates[level].symbolShape, payload });
     const audited = (res: RunResult[]) => {
       const a = res.map((r) => auditExtraUplink(uplink, r.sent, r.frames));
-      return { extra: r4(mean(a.map((x) => x.extra))), extraMax: r4(Math.max(...a.map((x) => x.extra))), bytesPerMinuteWithout: Math.round(mean(a.map((x) => (60_000 * x.withoutAudit) / (res[0].frames * FRAME_MS)))) };
+      const perMinute = (bytes: number) => (60_000 * bytes) / (res[0].frames * FRAME_MS);
+      return { extra: r4(mean(a.map((x) => x.extra))), extraMax: r4(Math.max(...a.map((x) => x.extra))), bytesPerMinuteWithout: Math.round(mean(a.map((x) => perMinute(x.withoutAudit)))), bytesPerMinuteWith: Math.round(mean(a.map((x) => perMinute(x.withAudit)))) };
     };
 
     const out: Record<string, unknown> = {
@@ -164,13 +167,23 @@ export async function run_(args: string[]): Promise<unknown> {
       const conf = new Float64Array(2 * half); conf.set(clean.confidence); conf.set(o.confidence, half);
       const loss = new Uint8Array(2 * half); loss.set(cleanLoss); loss.set(lossOf(o), half);
       const perPolicy: Record<string, unknown> = {};
+      const transient: Record<string, unknown> = {};
+      const stream = (p: Policy, shiftedUntil: number) => Array.from({ length: runs }, (_, k) => {
+        const rnd = seeded(3000 + k);
+        const order = Int32Array.from({ length: SHIFT_AT + SHIFT_FRAMES }, (_, f) => Math.floor(rnd() * half) + (f >= SHIFT_AT && f < shiftedUntil ? half : 0));
+        return run(p, conf, loss, order, seeded(4000 + k));
+      });
       for (const p of policies) {
-        const res: RunResult[] = [];
-        for (let k = 0; k < runs; k++) {
-          const rnd = seeded(3000 + k);
-          const order = Int32Array.from({ length: SHIFT_AT + SHIFT_FRAMES }, (_, f) => Math.floor(rnd() * half) + (f >= SHIFT_AT ? half : 0));
-          res.push(run(p, conf, loss, order, seeded(4000 + k)));
-        }
+        const res = stream(p, Infinity);
+        // The camera is fixed after TRANSIENT_FRAMES: what the last 4,000 frames exit, and at what disagreement.
+        const back = stream(p, SHIFT_AT + TRANSIENT_FRAMES);
+        const tail = back.map((r) => r.blocks.slice(-4000 / BLOCK));
+        const sumOf = (b: RunResult['blocks'], k: 'exits' | 'losses') => b.reduce((a, x) => a + x[k], 0);
+        transient[p.name] = {
+          exitRateLast4000: r4(mean(tail.map((b) => sumOf(b, 'exits') / 4000))),
+          disagreementLast4000: r4(mean(tail.map((b) => sumOf(b, 'losses') / Math.max(1, sumOf(b, 'exits'))))),
+          auditUplink: audited(back),
+        };
         const after = res.map((r) => r.blocks.slice(SHIFT_AT / BLOCK));
         const rec = res.map((r) => recovery(r, settings.epsilon));
         perPolicy[p.name] = {
@@ -190,7 +203,7 @@ export async function run_(args: string[]): Promise<unknown> {
           })),
         };
       }
-      shiftsOut[s] = { shiftAt: SHIFT_AT, frames: SHIFT_AT + SHIFT_FRAMES, ...perPolicy };
+      shiftsOut[s] = { shiftAt: SHIFT_AT, frames: SHIFT_AT + SHIFT_FRAMES, ...perPolicy, transient: { shiftedFrames: TRANSIENT_FRAMES, ...transient } };
     }
     out.shifts = shiftsOut;
     return out;

@@ -68,8 +68,8 @@ function stream(seed: number, power: number, scale: number) {
   };
 }
 
-function calibration(): ExitRisk {
-  const next = stream(21, 0.25, 0.3);
+function calibration(power = 0.25, scale = 0.3): ExitRisk {
+  const next = stream(21, power, scale);
   const samples = Array.from({ length: 20_000 }, next);
   const table = riskTable(samples).map((r) => ({ threshold: r.threshold, exited: r.exited, disagree: r.losses }));
   return { dataset: 'synthetic', samples: samples.length, table, certified: [] } as unknown as ExitRisk;
@@ -110,6 +110,35 @@ test('the gate recovers from a scripted drift within 2,000 frames and stays unde
     }
     assert.ok(changedAt >= 4000 && changedAt < 4500, `seed ${seed}: tightened at frame ${changedAt}`);
     assert.ok(exits > 200 && losses / exits <= epsilon, `seed ${seed}: ${losses} of ${exits} exits disagreed from 2,000 frames after the drift`);
-    assert.equal(p.guard.changes[0].drift?.level, p.drift.level, 'the change carries the alarm evidence');
+    assert.equal(p.guard.changes[0].drift?.level, p.watch.level, 'the change carries the alarm evidence');
+  }
+});
+
+test('after a drift that ends, the gate buys audits and re-earns exits on their evidence', () => {
+  // A branch whose thresholds are spaced like the bundle's near the drift threshold (in a
+  // ladder packed tight at the top the next rung up sees too few of the 1,000 audits).
+  const risk = calibration(0.2, 1);
+  const epsilon = 0.02;
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const p = new ExitPromise(checkSettings({ epsilon, delta: 0.05, auditShare: 0.005, auditRideMs: 1000 }), risk, seeded(500 + seed));
+    const clean = stream(600 + seed, 0.2, 1);
+    const drifted = stream(700 + seed, 0.5, 3);
+    const events: string[] = [];
+    p.onStream = (e) => events.push(e.kind);
+    const due: { at: number; id: number; loss: 0 | 1 }[] = [];
+    let drift = Infinity;
+    for (let f = 0; f < 14_000; f++) {
+      const now = f * 100;
+      while (due.length && due[0].at <= now) { const d = due.shift()!; p.answer(d.id, d.loss); }
+      const s = (f >= 4000 && f < 6000 ? drifted : clean)();
+      const ticket = p.draw(0, s.confidence, s.confidence >= p.threshold, now);
+      if (ticket) due.push({ at: now + 2000, id: ticket.id, loss: s.loss });
+      p.observe(s.confidence);
+      if (f === 5999) drift = p.threshold;
+    }
+    assert.deepEqual(events, ['left', 'back'], `seed ${seed}: the stream left and came back`);
+    const relaxed = p.guard.changes.filter((c) => c.kind === 'relax');
+    assert.ok(relaxed.length > 0 && p.threshold < drift, `seed ${seed}: threshold ${p.threshold} at the end, ${drift} at the drift's end`);
+    for (const c of relaxed) assert.ok(c.evidence.upper <= epsilon, 'each relax on an upper bound <= epsilon');
   }
 });

@@ -42,7 +42,7 @@ export class DriftAlarm {
 
   /** One frame's exit confidence; returns the evidence when the alarm fires (then it starts again). */
   observe(confidence: number): DriftEvidence | null {
-    if (this.p0 >= 0.5) return null; // a level most frames fall under tells nothing
+    if (this.factor > 1 && this.p0 >= 0.5) return null; // a rise above a share most frames are in tells little
     const x = confidence < this.level;
     this.s += x ? this.up : this.down;
     this.frames++;
@@ -55,4 +55,63 @@ export class DriftAlarm {
   }
 
   private reset(): void { this.s = 0; this.frames = 0; this.below = 0; }
+}
+
+/** Frames of a shifted stream the watch learns its rate on before testing for the way back. */
+const LEARN_FRAMES = 200;
+
+export type StreamEvent = { kind: 'left' | 'back'; evidence: DriftEvidence };
+
+/**
+ * The two label-free tests in turn: "the stream left the calibration" (the share below the
+ * level rose), then, on the rate the changed stream showed, "the stream came back" (the
+ * share fell to the calibrated one again), then the first again. Neither proves anything
+ * about disagreement: leaving voids the offline certificate, coming back only says that
+ * audits are now worth buying to re-earn the exits.
+ */
+export class StreamWatch {
+  private readonly left: DriftAlarm;
+  private back: DriftAlarm | null = null;
+  private learning: { frames: number; below: number } | null = null;
+
+  constructor(readonly level: number, readonly calibrated: number) {
+    this.left = new DriftAlarm(level, calibrated);
+  }
+
+  get watching(): 'left' | 'back' { return this.learning || this.back ? 'back' : 'left'; }
+  get expected(): number { return this.left.expected; }
+
+  observe(confidence: number): StreamEvent | null {
+    if (this.learning) {
+      this.learning.frames++;
+      if (confidence < this.level) this.learning.below++;
+      if (this.learning.frames < LEARN_FRAMES) return null;
+      const rate = this.learning.below / this.learning.frames;
+      this.learning = null;
+      // Already as calibrated as it gets (a short burst): back at once.
+      if (rate <= 1.5 * this.left.expected) return this.returned({ frames: LEARN_FRAMES, below: Math.round(rate * LEARN_FRAMES), level: this.level, expected: this.left.expected, statistic: 0 });
+      this.back = new DriftAlarm(this.level, rate, this.left.expected / rate, 12);
+      return null;
+    }
+    if (this.back) {
+      const e = this.back.observe(confidence);
+      return e ? this.returned(e) : null;
+    }
+    const e = this.left.observe(confidence);
+    if (!e) return null;
+    this.learning = { frames: 0, below: 0 };
+    return { kind: 'left', evidence: e };
+  }
+
+  /** Audits re-earned the certified threshold on a changed stream: watch for leaving that one. */
+  rebase(rate: number): void {
+    this.learning = null;
+    this.back = null;
+    this.left.rebase(Math.max(this.left.expected, rate));
+  }
+
+  private returned(evidence: DriftEvidence): StreamEvent {
+    this.back = null;
+    return { kind: 'back', evidence };
+  }
 }

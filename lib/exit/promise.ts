@@ -9,7 +9,7 @@
 import type { ExitRisk } from '../model/manifest';
 import { certify, checkLevel, rungsFor } from './risk';
 import { ExitGuard, type GuardChange } from './guard';
-import { DriftAlarm } from './drift';
+import { StreamWatch, type StreamEvent } from './drift';
 import { AuditLedger } from './ledger';
 
 export type PromiseLoss = 'disagreement' | 'error';
@@ -22,6 +22,8 @@ export interface CheckedSettings { epsilon: number; delta: number; auditShare: n
 export const DEFAULT_AUDIT_RIDE_MS = 1000;
 /** The share of candidates audited while the stream looks changed: evidence must come fast then. */
 export const SURGE_SHARE = 0.5;
+/** Audits bought at the surge share once a tightened gate's stream looks calibrated again: enough to relax a rung or more. */
+export const RETURN_AUDITS = 1000;
 
 /** Settings as an operator typed them, refused with a message naming the one that is wrong. */
 export function checkSettings(s: PromiseSettings): CheckedSettings {
@@ -51,7 +53,9 @@ export interface AuditTicket { id: number; copy: boolean }
 export class ExitPromise {
   readonly guard: ExitGuard;
   readonly ledger: AuditLedger;
-  readonly drift: DriftAlarm;
+  readonly watch: StreamWatch;
+  /** Told of each label-free event (the stream left the calibration, or came back): for the log. */
+  onStream: ((e: StreamEvent) => void) | null = null;
   /** What the calibration certified at (epsilon, delta): threshold, exit rate, upper bound. */
   readonly certified: { threshold: number; exitRate: number; upper: number | null };
   private budgetMinute = -1;
@@ -60,8 +64,10 @@ export class ExitPromise {
   answered = 0;
   paused = false;
   private lastForwardAt = Number.NEGATIVE_INFINITY;
-  /** Frames seen and how many fell below the alarm's level since the last alarm: the new baseline once audits re-earn the exits. */
-  private sinceAlarm = { frames: 0, below: 0 };
+  /** Frames seen and how many fell below the alarm's level since the last event: the new baseline once audits re-earn the exits. */
+  private sinceEvent = { frames: 0, below: 0 };
+  /** audited when the stream came back, or null when it has not. */
+  private returnedAt: number | null = null;
 
   constructor(readonly settings: CheckedSettings, risk: ExitRisk, private readonly random: () => number = Math.random, ledger = new AuditLedger()) {
     const counts = riskCounts(risk, settings.loss);
@@ -77,7 +83,7 @@ export class ExitPromise {
     // The alarm watches the frames under the next rung up: the calibration put few there.
     const level = this.guard.rungs[1] ?? Number.POSITIVE_INFINITY;
     const above = counts.filter((c) => c.threshold >= level).sort((a, b) => a.threshold - b.threshold)[0];
-    this.drift = new DriftAlarm(level, 1 - (above?.exited ?? 0) / risk.samples);
+    this.watch = new StreamWatch(level, 1 - (above?.exited ?? 0) / risk.samples);
   }
 
   get threshold(): number { return this.guard.threshold; }
@@ -94,9 +100,10 @@ export class ExitPromise {
     const rides = this.settings.auditRideMs === 0 || now - this.lastForwardAt <= this.settings.auditRideMs;
     if (!exited) this.lastForwardAt = now;
     if (this.paused || !rides || confidence < this.guard.auditFloor || this.settings.auditShare === 0) return null;
-    // While the stream looks changed, the latest audits look worse than epsilon, or just
-    // after a change, audits go up so evidence comes fast; the budget still caps them.
-    const share = this.guard.suspicious ? Math.max(this.settings.auditShare, SURGE_SHARE) : this.settings.auditShare;
+    // While the stream looks changed or back, the latest audits look worse than epsilon, or
+    // just after a change, audits go up so evidence comes fast; the budget still caps them.
+    const surge = this.guard.suspicious || this.reEarning();
+    const share = surge ? Math.max(this.settings.auditShare, SURGE_SHARE) : this.settings.auditShare;
     if (this.random() >= share) return null;
     const minute = Math.floor(now / 60_000);
     if (minute !== this.budgetMinute) { this.budgetMinute = minute; this.budgetUsed = 0; }
@@ -111,14 +118,22 @@ export class ExitPromise {
    * change an alarm made. Call after draw (the alarm may move the threshold for later frames).
    */
   observe(confidence: number): GuardChange | null {
-    this.sinceAlarm.frames++;
-    if (confidence < this.drift.level) this.sinceAlarm.below++;
-    // While uncertified the alarm has said what it can; the audits decide from there.
-    if (this.guard.uncertified) return null;
-    const e = this.drift.observe(confidence);
+    this.sinceEvent.frames++;
+    if (confidence < this.watch.level) this.sinceEvent.below++;
+    const e = this.watch.observe(confidence);
     if (!e) return null;
-    this.sinceAlarm = { frames: 0, below: 0 };
-    return this.guard.drifted(e);
+    this.sinceEvent = { frames: 0, below: 0 };
+    this.onStream?.(e);
+    if (e.kind === 'left') { this.returnedAt = null; return this.guard.drifted(e.evidence); }
+    // Back: audits are worth buying now to re-earn the exits (more than they cost: every
+    // rung relaxed forwards fewer frames). The threshold itself moves only on their evidence.
+    if (this.guard.tightened) this.returnedAt = this.audited;
+    return null;
+  }
+
+  private reEarning(): boolean {
+    if (this.returnedAt === null || !this.guard.tightened) return false;
+    return this.audited - this.returnedAt < RETURN_AUDITS;
   }
 
   /** What split-stats shows and /metrics exports: the promise and the live evidence on it. */
@@ -138,8 +153,8 @@ export class ExitPromise {
     const change = this.guard.record(p.confidence, loss);
     // Audits re-earned the certified rung on the changed stream: that stream is the baseline now.
     if (wasUncertified && !this.guard.uncertified) {
-      const f = this.sinceAlarm;
-      this.drift.rebase(Math.max(this.drift.expected, f.frames ? f.below / f.frames : 0));
+      const f = this.sinceEvent;
+      this.watch.rebase(f.frames ? f.below / f.frames : 0);
     }
     return { loss, change };
   }

@@ -74,9 +74,13 @@ function register(RED: NodeAPI): void {
         return;
       }
       threshold = promise.threshold;
+      promise.onStream = (e) => {
+        const d = e.evidence;
+        if (e.kind === 'back') this.log(`stream back near the calibration: ${d.below} of the last ${d.frames} frames below confidence ${d.level.toFixed(4)} (calibrated ${pct(d.expected)}); auditing more to re-earn the exits`);
+      };
       auditRoutes.attach(this.id, onAudit);
       const c = promise.certified;
-      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}${promise.settings.auditRideMs ? ` of the exits within ${promise.settings.auditRideMs} ms of a forwarded frame` : ''}; drift alarm below confidence ${promise.drift.level.toFixed(4)} (calibrated ${pct(promise.drift.expected)} of frames)`);
+      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}${promise.settings.auditRideMs ? ` of the exits within ${promise.settings.auditRideMs} ms of a forwarded frame` : ''}; drift alarm below confidence ${promise.watch.level.toFixed(4)} (calibrated ${pct(promise.watch.expected)} of frames)`);
     };
 
     const ready: Promise<ModelRuntime> | null = config?.runtime.then((rt) => {
