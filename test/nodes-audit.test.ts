@@ -11,6 +11,7 @@ import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { FleetStats } from '../lib/metrics';
 import type { PromiseReport } from '../lib/exit';
 import { parsePrometheus, sampleValue } from './support/prometheus';
+import { shiftImages, seeded } from '../bench/shifts';
 
 let rt: ModelRuntime;
 let broker: EmbeddedBroker;
@@ -21,7 +22,7 @@ afterEach(() => helper.unload());
 const pixels = async (i: number) => Buffer.from(sampleImage(await readSamples(rt.bundle), i));
 const promiseGate = (extra: object = {}) => ({
   id: 'gate', type: 'early-exit-gate', z: 'f1', model: 'model', mode: 'promise', threshold: '', targetAccuracy: '0.9',
-  epsilon: '0.02', delta: '0.05', auditShare: '0.5', auditBudget: '0', loss: 'disagreement', ...extra, wires: [['exited'], ['encode']],
+  epsilon: '0.02', delta: '0.05', auditShare: '0.5', auditBudget: '0', auditRide: '0', loss: 'disagreement', ...extra, wires: [['exited'], ['encode']],
 });
 
 function auditFlow(url: string, gate: object = {}) {
@@ -124,6 +125,35 @@ test('promise mode: a broker outage pauses the audit; no evidence is counted unt
     await helper.unload();
     await back.close();
   }
+});
+
+test('promise mode: a drift in the camera tightens the gate at once, with a warning and a status', async () => {
+  await loadFlow(auditFlow(broker.url, { auditShare: '0.005', auditRide: '1000' }));
+  await modelReady();
+  await connected();
+  const exited = new Collector('exited');
+  const results = new Collector('results');
+  const samples = await readSamples(rt.bundle);
+  const side = rt.manifest.input.source.width;
+  // In steps of 30, each answered before the next: split-head's queue is bounded.
+  const feed = async (images: Uint8Array, from: number, count: number) => {
+    for (let at = from; at < from + count; at += 30) {
+      const before = exited.messages.length + results.messages.length;
+      for (let i = at; i < at + 30; i++) helper.getNode('head').receive({ payload: Buffer.from(images.subarray(i * side * side, (i + 1) * side * side)), sampleIndex: i });
+      assert.ok(await until(() => exited.messages.length + results.messages.length >= before + 30), `answered ${exited.messages.length} + ${results.messages.length} of ${before + 30}`);
+    }
+  };
+  await feed(samples.images, 0, 300);
+  const certified = (exited.messages[0].exit as { threshold: number }).threshold;
+  assert.ok(exited.messages.every((m) => (m.exit as { threshold: number }).threshold === certified), 'no change on the camera the bundle was calibrated for');
+  // The camera tilts: the same kind of items, rotated 35 degrees.
+  await feed(shiftImages(samples.images, side, 'rotation', seeded(1)), 300, 300);
+  const gate = helper.getNode('gate') as unknown as { warn: { getCalls(): { args: unknown[] }[] } };
+  const warned = gate.warn.getCalls().map((c) => String(c.args[0])).find((w) => /stream left the calibration/.test(w));
+  assert.ok(warned, 'a warning with the evidence');
+  const later = exited.messages.at(-1)!.exit as { threshold: number };
+  assert.ok(later.threshold > certified, `threshold ${later.threshold} after the drift, certified ${certified}`);
+  assert.match(statusText(), /stream changed/);
 });
 
 for (const [field, value, why, shown] of [

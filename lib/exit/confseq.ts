@@ -4,6 +4,12 @@
 // (Waudby-Smith & Ramdas 2023) on a grid of candidate rates, with predictable bets.
 
 const GRID = 400;
+/**
+ * The most a bet that the rate is below m may stake: one loss then costs this share of the
+ * wealth. A loss is rare where such bets pay (the running mean is well under m), so a high
+ * stake is what lets a run of agreeing audits prove a small rate in a few hundred.
+ */
+const BELOW_CAP = 0.8;
 
 export interface Bounds { n: number; losses: number; lower: number; upper: number }
 
@@ -32,9 +38,9 @@ export class ConfidenceSequence {
     for (let i = 0; i < GRID; i++) {
       const m = this.grid[i];
       // Kelly's bet for a Bernoulli against rate m, at the running estimate; capped so one
-      // loss costs at most half the wealth.
+      // loss costs at most BELOW_CAP of the wealth (one agreement at most half).
       const kelly = (mean - m) / (m * (1 - m));
-      const lamBelow = clamp(-kelly, 0, 0.5 / (1 - m));
+      const lamBelow = clamp(-kelly, 0, BELOW_CAP / (1 - m));
       const lamAbove = clamp(kelly, 0, 0.5 / m);
       this.below[i] += Math.log(1 - lamBelow * (loss - m));
       this.above[i] += Math.log(1 + lamAbove * (loss - m));

@@ -4,3 +4,4 @@ export * from './confseq';
 export * from './guard';
 export * from './ledger';
 export * from './promise';
+export * from './drift';

@@ -5,14 +5,14 @@
 // with probability >= 1 - delta": certified from the manifest's exit.risk, checked live by
 // audits the cloud answers (lib/exit/promise), tightened when the audits show it broken.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { decide, thresholdForAccuracy, expectedAt, ExitPromise, checkSettings, describeChange, auditRoutes, type AuditAnswer } from '../../lib/exit';
+import { decide, thresholdForAccuracy, expectedAt, ExitPromise, checkSettings, describeChange, auditRoutes, type AuditAnswer, type GuardChange } from '../../lib/exit';
 import type { ModelRuntime } from '../../lib/model';
 import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface GateDef extends NodeDef {
   model: string; mode: 'threshold' | 'accuracy' | 'promise'; threshold: string; targetAccuracy: string;
-  epsilon: string; delta: string; auditShare: string; auditBudget: string; loss: string;
+  epsilon: string; delta: string; auditShare: string; auditBudget: string; auditRide?: string; loss: string;
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -38,18 +38,19 @@ function register(RED: NodeAPI): void {
       const b = promise.guard.bounds();
       const eps = promise.settings.epsilon;
       const audit = promise.paused ? 'audit paused: no answers' : `audit ${b.losses}/${b.n} ≤${pct(b.upper)}`;
-      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.tightened ? ', tightened' : ''}`;
+      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.uncertified ? ', stream changed' : promise.guard.tightened ? ', tightened' : ''}`;
       const fill = b.lower > eps || promise.guard.tightened ? 'yellow' : promise.paused ? 'grey' : 'green';
       return { fill, shape: b.upper <= eps ? 'dot' : 'ring', text };
     });
+    const applied = (change: GuardChange | null | undefined) => {
+      if (!promise || !change) return;
+      threshold = promise.threshold;
+      const line = describeChange(change, promise.settings.epsilon);
+      if (change.kind === 'tighten') this.warn(line); else this.log(line);
+    };
     const onAudit = (a: AuditAnswer) => {
       if (!promise) return;
-      const r = promise.answer(a.id, a.error ? null : a.index);
-      if (r?.change) {
-        threshold = promise.threshold;
-        const line = describeChange(r.change, promise.settings.epsilon);
-        if (r.change.kind === 'tighten') this.warn(line); else this.log(line);
-      }
+      applied(promise.answer(a.id, a.error ? null : a.index)?.change);
       status.update();
     };
 
@@ -61,7 +62,7 @@ function register(RED: NodeAPI): void {
 
     const startPromise = (rt: ModelRuntime): void => {
       try {
-        const settings = checkSettings({ epsilon: def.epsilon, delta: def.delta, auditShare: def.auditShare, auditBudget: def.auditBudget, loss: def.loss });
+        const settings = checkSettings({ epsilon: def.epsilon, delta: def.delta, auditShare: def.auditShare, auditBudget: def.auditBudget, auditRideMs: def.auditRide, loss: def.loss });
         const risk = rt.manifest.exit?.risk;
         if (!risk) throw new Error(`bundle ${rt.manifest.name} has no exit.risk calibration: run split-dnn eval --update-manifest`);
         promise = new ExitPromise(settings, risk);
@@ -73,9 +74,13 @@ function register(RED: NodeAPI): void {
         return;
       }
       threshold = promise.threshold;
+      promise.onStream = (e) => {
+        const d = e.evidence;
+        if (e.kind === 'back') this.log(`stream back near the calibration: ${d.below} of the last ${d.frames} frames below confidence ${d.level.toFixed(4)} (calibrated ${pct(d.expected)}); auditing more to re-earn the exits`);
+      };
       auditRoutes.attach(this.id, onAudit);
       const c = promise.certified;
-      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}`);
+      this.log(`promise: exited answers differ from the full model's in <= ${pct(promise.settings.epsilon)} with probability >= ${1 - promise.settings.delta}; certified threshold ${c.threshold} (calibration exit rate ${pct(c.exitRate)}, upper bound ${c.upper === null ? '-' : pct(c.upper)}), audits ${pct(promise.settings.auditShare)}${promise.settings.auditRideMs ? ` of the exits within ${promise.settings.auditRideMs} ms of a forwarded frame` : ''}; drift alarm below confidence ${promise.watch.level.toFixed(4)} (calibrated ${pct(promise.watch.expected)} of frames)`);
     };
 
     const ready: Promise<ModelRuntime> | null = config?.runtime.then((rt) => {
@@ -131,6 +136,8 @@ function register(RED: NodeAPI): void {
       const d = decide(logits, 0, classes, rt.manifest.exit?.confidence ?? 'max_softmax', t);
       msg.exit = { index: d.index, confidence: d.confidence, threshold: t, exited: d.exit, ...(promise ? { promise: promise.report() } : {}) };
       const ticket = promise?.draw(d.index, d.confidence, d.exit) ?? null;
+      // The label-free drift alarm sees every frame; a change applies from the next frame on.
+      applied(promise?.observe(d.confidence));
       if (d.exit) {
         exited++;
         // The audit copy is cloned before the answer is set: it carries the features only,
