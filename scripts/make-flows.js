@@ -13,7 +13,7 @@ const model = (z) => ({ id: 'cfg-model', type: 'split-model', z, name: 'bundle',
 const link = (z) => ({ id: 'cfg-link', type: 'split-link', z, name: 'broker', broker: '${SPLIT_DNN_BROKER}', protocol: '${SPLIT_DNN_MQTT_VERSION}', clientId: '', gateway: '${SPLIT_DNN_GATEWAY}', group: 'tails', verifyServer: true, caFile: '${SPLIT_DNN_CA_FILE}', certFile: '', keyFile: '', outboxDir: 'outbox', outboxMaxFrames: '100000', window: '256', resendAfter: '10', keepalive: '30' });
 const debug = (id, z, name, x, y, more) => ({ id, type: 'debug', z, name, active: false, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x, y, wires: [], ...more });
 // Promise mode's settings (early-exit-gate help): set mode 'promise' to use them.
-const PROMISE = { epsilon: '0.02', delta: '0.05', auditShare: '0.02', auditBudget: '0', loss: 'disagreement' };
+const PROMISE = { epsilon: '0.02', delta: '0.05', auditShare: '0.005', auditBudget: '0', auditRide: '1000', loss: 'disagreement' };
 // Every stage reports to split-stats through a link out of its own ("figures"), next to it.
 const FIGURES = 'stats-in';
 const figures = (id, z, x, y) => linkOut(id, z, 'figures', FIGURES, x, y);
