@@ -154,6 +154,14 @@ test('promise mode: a drift in the camera tightens the gate at once, with a warn
   const later = exited.messages.at(-1)!.exit as { threshold: number };
   assert.ok(later.threshold > certified, `threshold ${later.threshold} after the drift, certified ${certified}`);
   assert.match(statusText(), /stream changed/);
+  // /metrics names the state, from what the gate reported with its last exit.
+  const report = (exited.messages.at(-1)!.exit as { promise: PromiseReport }).promise;
+  assert.equal(report.streamChanged, true);
+  const fleet = new FleetStats();
+  fleet.exit('gw-a', { kind: 'classification', outcome: 'agree', threshold: later.threshold, promise: report } as never);
+  const metrics = parsePrometheus(await fleet.registry.metrics());
+  assert.equal(sampleValue(metrics, 'split_dnn_exit_audit_state', { gateway: 'gw-a', state: 'stream-changed' }), 1);
+  assert.equal(sampleValue(metrics, 'split_dnn_exit_audit_state', { gateway: 'gw-a', state: 'held' }), 0);
 });
 
 for (const [field, value, why, shown] of [

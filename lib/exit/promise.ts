@@ -46,7 +46,11 @@ export function riskCounts(risk: ExitRisk, loss: PromiseLoss): { threshold: numb
   return risk.table.map((r) => ({ threshold: r.threshold, exited: r.exited, losses: loss === 'error' ? r.wrong! : r.disagree }));
 }
 
-export interface PromiseReport { epsilon: number; delta: number; audits: number; disagreements: number; lower: number; upper: number; tightened: boolean; paused: boolean }
+export interface PromiseReport {
+  epsilon: number; delta: number; audits: number; disagreements: number; lower: number; upper: number; tightened: boolean; paused: boolean;
+  /** The drift alarm holds the gate at its drift rung: the stream is not the one certified. */
+  streamChanged?: boolean;
+}
 
 export interface AuditTicket { id: number; copy: boolean }
 
@@ -139,7 +143,7 @@ export class ExitPromise {
   /** What split-stats shows and /metrics exports: the promise and the live evidence on it. */
   report(): PromiseReport {
     const b = this.guard.bounds();
-    return { epsilon: this.settings.epsilon, delta: this.settings.delta, audits: b.n, disagreements: b.losses, lower: b.lower, upper: b.upper, tightened: this.guard.tightened, paused: this.paused };
+    return { epsilon: this.settings.epsilon, delta: this.settings.delta, audits: b.n, disagreements: b.losses, lower: b.lower, upper: b.upper, tightened: this.guard.tightened, paused: this.paused, streamChanged: this.guard.uncertified };
   }
 
   /** The cloud's answer to an audit; returns the change it caused, or undefined if the audit is unknown or stale. */

@@ -50,7 +50,7 @@ export interface GatewaySummary {
   /** Frames shed before the head (admission), since the process started. */
   shed: number;
   /** The exit promise's live audit, when the gate runs one: epsilon, audited disagreement and its anytime-valid upper bound. */
-  audit: { epsilon: number; disagreement: number | null; upper: number; state: 'held' | 'tightened' | 'paused' } | null;
+  audit: { epsilon: number; disagreement: number | null; upper: number; state: 'held' | 'tightened' | 'stream-changed' | 'paused' } | null;
 }
 
 interface Gateway {
@@ -161,14 +161,14 @@ export class FleetStats {
   /** The exit promise and its live audit evidence, as the gate reported it. */
   private promise(gateway: string, p: PromiseReport): void {
     const m = this.metrics;
-    const state = p.paused ? 'paused' : p.tightened ? 'tightened' : 'held';
+    const state = p.paused ? 'paused' : p.streamChanged ? 'stream-changed' : p.tightened ? 'tightened' : 'held';
     this.gateways.get(gateway)!.audit = { epsilon: p.epsilon, disagreement: p.audits ? p.disagreements / p.audits : null, upper: p.upper, state };
     m.promiseEpsilon.set({ gateway }, p.epsilon);
     m.auditUpper.set({ gateway }, p.upper);
     m.auditLower.set({ gateway }, p.lower);
     m.audits.set({ gateway, outcome: 'agree' }, p.audits - p.disagreements);
     m.audits.set({ gateway, outcome: 'disagree' }, p.disagreements);
-    for (const s of ['held', 'tightened', 'paused']) m.auditState.set({ gateway, state: s }, s === state ? 1 : 0);
+    for (const s of ['held', 'tightened', 'stream-changed', 'paused']) m.auditState.set({ gateway, state: s }, s === state ? 1 : 0);
   }
 
   /** A frame encoded at the edge and handed to the link. */

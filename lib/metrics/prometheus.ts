@@ -31,7 +31,7 @@ export function defineMetrics(register: Registry) {
     auditUpper: gauge('split_dnn_exit_audit_upper', 'Anytime-valid upper bound on the audited disagreement of exits at the current threshold', ['gateway']),
     auditLower: gauge('split_dnn_exit_audit_lower', 'Anytime-valid lower bound on the audited disagreement of exits at the current threshold', ['gateway']),
     audits: gauge('split_dnn_exit_audits', 'Audits answered by the cloud since the threshold last changed, by outcome (agree, disagree)', ['gateway', 'outcome']),
-    auditState: gauge('split_dnn_exit_audit_state', '1 for the state the promise is in: held, tightened, paused', ['gateway', 'state']),
+    auditState: gauge('split_dnn_exit_audit_state', '1 for the state the promise is in: held, tightened, stream-changed (the drift alarm fired), paused', ['gateway', 'state']),
     rateLevel: gauge('split_dnn_rate_level', 'Rate level of the last transmitted frame (0 = smallest)', ['gateway']),
     rateAuto: gauge('split_dnn_rate_auto', '1 when the rate controller picks the level, 0 when it is fixed', ['gateway']),
     outbox: gauge('split_dnn_outbox_frames', 'Frames in the durable outbox, waiting for their answer', ['gateway']),
