@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '../lib/seeded-random';
 import { CodecError, CoderTables, buildCoderTables, decodeSymbols, encodeSymbols } from '../lib/codec';
 import { WireError, crc32c, decodeBatch, decodeFrame, encodeBatch, encodeFrame } from '../lib/wire';
 
@@ -70,17 +71,8 @@ export function loadCorpus(dir = VECTOR_DIR): Corpus {
   return { frames, streams, tables };
 }
 
-/** mulberry32: small, seedable, the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (lib/seeded-random), under the name the fuzzers and benches use. */
+export const prng = seededRandom;
 
 const INTERESTING = [0, 1, 2, 3, 4, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x100000, 0x100001, 0x7fffffff, 0x80000000, 0xffffffff];
 

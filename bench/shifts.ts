@@ -1,6 +1,8 @@
 // Image shifts for the exits bench: what a camera does in the field (defocus, sensor noise,
 // a dim scene, a tilted mount), applied to 8-bit square grey frames.
 
+import { seededRandom } from '../lib/seeded-random';
+
 export type Shift = 'blur' | 'noise' | 'contrast' | 'rotation';
 export const SHIFTS: Shift[] = ['blur', 'noise', 'contrast', 'rotation'];
 
@@ -44,13 +46,5 @@ function pixel(src: Uint8Array, side: number, x: number, y: number, shift: Shift
 
 function clamp(v: number): number { return v < 0 ? 0 : v > 255 ? 255 : Math.round(v); }
 
-/** Seeded generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator (mulberry32, lib/seeded-random). */
+export const seeded = seededRandom;

@@ -4,19 +4,12 @@
 // with a few thousand images the units otherwise learn the training set by heart (100% on
 // train, ~96% on validation for Fashion-MNIST).
 
+import { seededRandom } from '../seeded-random';
+
 export interface FrameShape { channels: number; height: number; width: number }
 
-/** Deterministic 32-bit generator (mulberry32), so a seed gives the same views everywhere. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The changes are drawn from a seed, so a run's views can be made again. */
+export const random = seededRandom;
 
 export interface ViewChange { dx: number; dy: number; mirror: boolean; gain: number; offset: number }
 
