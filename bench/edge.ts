@@ -90,7 +90,7 @@ const cpuSeconds = (pid: number) => { const f = fs.readFileSync(`/proc/${pid}/st
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const mb = (b: number | null) => (b === null ? null : Math.round(b / 2 ** 20));
 
-interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean; workers?: number; emptyFlow?: boolean; nodeFlags?: string[] }
+interface Case { profile: 'default' | 'small'; fps: number; openLoop: boolean; workers?: number; emptyFlow?: boolean; nodeFlags?: string[]; coalesceMs?: string }
 
 async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: number) {
   const group = makeCgroup(`split-dnn-bench-${process.pid}-${c.profile}-${c.fps}`, 1, 256 * 2 ** 20);
@@ -103,7 +103,7 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
   fs.writeFileSync(flowFile, JSON.stringify(c.emptyFlow ? [{ id: 't', type: 'tab', label: 'empty' }] : flow));
   const port = await freePort();
   const start = ['start', '--role', 'edge', '--port', String(port), '--broker', brokerUrl, '--mqtt-version', '4', '--gateway', 'bench-edge',
-    '--user-dir', userDir, '--flows', flowFile, '--reset-flows', '--fps', String(c.fps), '--profile', c.profile];
+    '--user-dir', userDir, '--flows', flowFile, '--reset-flows', '--fps', String(c.fps), '--profile', c.profile, ...(c.coalesceMs === undefined ? [] : ['--coalesce', c.coalesceMs])];
   // The small profile runs with the node flags install-service gives it.
   const flags = c.nodeFlags ?? (c.profile === 'small' ? SMALL_NODE_FLAGS : []);
   const shell = `${group.enter} && exec ${process.execPath} ${flags.join(' ')} ${CLI} ${start.join(' ')}`;
@@ -127,7 +127,7 @@ async function runCase(c: Case, brokerUrl: string, seconds: number, warmup: numb
     const answered = total(b, 'split_dnn_results_total') - total(a, 'split_dnn_results_total');
     const decided = total(b, 'split_dnn_frames_total') - total(a, 'split_dnn_frames_total');
     return {
-      profile: c.profile, workers: c.workers ?? 'auto', targetFps: c.fps, openLoop: c.openLoop, cgroup: group.kind,
+      profile: c.profile, workers: c.workers ?? 'auto', coalesceMs: c.coalesceMs ?? 'default', targetFps: c.fps, openLoop: c.openLoop, cgroup: group.kind,
       rssSteadyMB: mb(median(rss)), rssPeakMB: mb(Math.max(...rss)), cgroupPeakMB: mb(group.peakBytes()),
       cpuPct: Math.round((100 * cpu) / span), cpuMsPerFrame: decided ? Math.round((1e5 * cpu) / decided) / 100 : null,
       decidedFps: Math.round(decided / span), classifiedFps: Math.round(answered / span),
@@ -167,7 +167,9 @@ export async function run(args: string[]): Promise<unknown> {
     }
     // --node-flags a,b: V8 flags to try in place of the profile's own (SMALL_NODE_FLAGS for small).
     const nodeFlags = flag(args, 'node-flags')?.split(',').filter(Boolean);
-    for (const fps of rates) for (const profile of profiles) cases.push({ ...(await runCase({ profile, fps, openLoop: fps > 1000, nodeFlags }, brokerUrl, seconds, warmup)), ...(nodeFlags ? { nodeFlags } : {}) });
+    // --coalesce MS: split-link's budget (split-dnn start --coalesce); 0 for the lowest latency.
+    const coalesceMs = flag(args, 'coalesce');
+    for (const fps of rates) for (const profile of profiles) cases.push({ ...(await runCase({ profile, fps, openLoop: fps > 1000, nodeFlags, coalesceMs }, brokerUrl, seconds, warmup)), ...(nodeFlags ? { nodeFlags } : {}) });
   } finally {
     cloud.kill('SIGTERM');
     broker.kill('SIGTERM');

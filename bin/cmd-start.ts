@@ -29,6 +29,8 @@ const USAGE = `usage: split-dnn start [options]
   --gateway ID            this gateway's id (default: the host name)
   --bundle DIR            model bundle (default models/fmnist-cnn)
   --fps N                 demo camera frame rate (default 10)
+  --coalesce MS           split-link's coalescing budget in the shipped flows (default 1000:
+                          fewer bytes; 0: each frame and answer goes at once, lowest latency)
   --profile default|small small: a Raspberry Pi budget (inference inline in one thread,
                           batches of at most 32, status repaints once a second; an edge
                           loads no dashboard and no http request/html/xml/yaml nodes
@@ -94,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     'reset-flows': { type: 'boolean', default: false },
     gateway: { type: 'string' },
     bundle: { type: 'string' },
-    fps: { type: 'string' },
+    fps: { type: 'string' }, coalesce: { type: 'string' },
     profile: { type: 'string', default: 'default' },
     watchdog: { type: 'boolean', default: false },
     'ota-public-key': { type: 'string' },
@@ -129,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
   process.env.SPLIT_DNN_MQTT_VERSION = broker ? '4' : (args['mqtt-version'] as string | undefined) ?? process.env.SPLIT_DNN_MQTT_VERSION ?? '5';
   process.env.SPLIT_DNN_CA_FILE = (args['ca-file'] as string | undefined) ?? process.env.SPLIT_DNN_CA_FILE ?? '';
   process.env.SPLIT_DNN_FPS = (args.fps as string | undefined) ?? process.env.SPLIT_DNN_FPS ?? '10';
+  if (args.coalesce !== undefined) process.env.SPLIT_DNN_COALESCE_MS = String(args.coalesce);
   // Update groups this runtime takes offers for besides its own id (split-ota).
   process.env.SPLIT_DNN_GROUPS ??= role === 'cloud' ? 'tails' : '';
   if (args['ota-public-key']) process.env.SPLIT_DNN_OTA_PUBLIC_KEY = path.resolve(String(args['ota-public-key']));

@@ -10,7 +10,7 @@ const { tab, group, linkOut, linkIn } = require('./flows/layout');
 const { dashboardConfig, widgets, widgetOutputs, controls } = require('./flows/dashboard');
 
 const model = (z) => ({ id: 'cfg-model', type: 'split-model', z, name: 'bundle', bundle: '${SPLIT_DNN_BUNDLE}', workers: '' });
-const link = (z) => ({ id: 'cfg-link', type: 'split-link', z, name: 'broker', broker: '${SPLIT_DNN_BROKER}', protocol: '${SPLIT_DNN_MQTT_VERSION}', clientId: '', gateway: '${SPLIT_DNN_GATEWAY}', group: 'tails', verifyServer: true, caFile: '${SPLIT_DNN_CA_FILE}', certFile: '', keyFile: '', outboxDir: 'outbox', outboxMaxFrames: '100000', window: '256', resendAfter: '10', keepalive: '30' });
+const link = (z) => ({ id: 'cfg-link', type: 'split-link', z, name: 'broker', broker: '${SPLIT_DNN_BROKER}', protocol: '${SPLIT_DNN_MQTT_VERSION}', clientId: '', gateway: '${SPLIT_DNN_GATEWAY}', group: 'tails', verifyServer: true, caFile: '${SPLIT_DNN_CA_FILE}', certFile: '', keyFile: '', outboxDir: 'outbox', outboxMaxFrames: '100000', window: '256', resendAfter: '10', keepalive: '30', coalesce: '${SPLIT_DNN_COALESCE_MS}' });
 const debug = (id, z, name, x, y, more) => ({ id, type: 'debug', z, name, active: false, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x, y, wires: [], ...more });
 // Promise mode's settings (early-exit-gate help): set mode 'promise' to use them.
 const PROMISE = { epsilon: '0.02', delta: '0.05', auditShare: '0.005', auditBudget: '0', auditRide: '1000', loss: 'disagreement' };

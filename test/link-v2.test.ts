@@ -5,6 +5,8 @@
 // whose tail only speaks v1 stays on v1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { coalesceOf } from '../lib/link/profiles';
+import { DEFAULT_COALESCE_MS } from '../lib/link/edge-link-types';
 import * as mqtt from 'mqtt';
 import { startEmbeddedBroker, EmbeddedBroker } from '../lib/broker/embedded';
 import { until } from './support/until';
@@ -152,4 +154,18 @@ test('a cloud link hands a v2 frame on as the very v1 frame the gateway stored',
   for (const f of sent) edge.submit(f);
   await until(() => edge.outbox.size === 0);
   assert.deepEqual(seen.map((b) => b.toString('hex')).sort(), sent.map((b) => b.toString('hex')).sort());
+});
+
+test('the coalescing budget field: blank gets the default, a number is taken, anything else is reported and gets the default', () => {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  assert.equal(coalesceOf(undefined, warn), DEFAULT_COALESCE_MS);
+  assert.equal(coalesceOf('', warn), DEFAULT_COALESCE_MS);
+  assert.equal(coalesceOf('0', warn), 0);
+  assert.equal(coalesceOf('250', warn), 250);
+  assert.deepEqual(warnings, []);
+  assert.equal(coalesceOf('${SPLIT_DNN_COALESCE_MS}', warn), DEFAULT_COALESCE_MS, 'an unset variable left as text');
+  assert.equal(coalesceOf('-5', warn), DEFAULT_COALESCE_MS);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /not a whole number of ms: using 1000/);
 });

@@ -3,8 +3,8 @@
 // properties, so they are encrypted with credentialSecret and not exported.
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { DEFAULT_COALESCE_MS, EdgeLink } from '../../lib/link/edge-link';
-import { LINK_PROFILES } from '../../lib/link/profiles';
+import { EdgeLink } from '../../lib/link/edge-link';
+import { LINK_PROFILES, coalesceOf } from '../../lib/link/profiles';
 import { CloudLink } from '../../lib/link/cloud-link';
 import type { LinkSettings } from '../../lib/link/connect';
 
@@ -62,7 +62,7 @@ function register(RED: NodeAPI): void {
       window: Number(def.window) || undefined,
       resendAfterMs: Number(def.resendAfter) ? Number(def.resendAfter) * 1000 : undefined,
       maxBatch: Number(def.batch) || undefined,
-      coalesceMs: profile?.coalesceMs ?? (def.coalesce === undefined || def.coalesce === '' ? DEFAULT_COALESCE_MS : Number(def.coalesce)),
+      coalesceMs: profile?.coalesceMs ?? coalesceOf(def.coalesce, (m) => this.warn(m)),
     }));
     this.cloud = () => (cloud ??= CloudLink.open({
       settings: settings('cloud'), name: this.gateway, group: def.group === '' ? null : def.group || undefined, jsonAnswers: def.answerForm === 'json',
