@@ -2,6 +2,7 @@
 full model, and grafted onto head.onnx as one more output (the runtime's
 head.exitLogits then works unchanged).
 """
+import math
 import time
 
 import onnx
@@ -68,11 +69,15 @@ def logits_of(net, feats, batch_size=500):
 def calibrate(net, feats, teacher, tail_logits=None, target=0.99):
     """Threshold -> exit rate, exit agreement, overall agreement (exited frames answered by
     the exit, the rest by `tail_logits`, default the original model itself); the default
-    threshold is the lowest whose overall agreement stays >= target."""
+    threshold is the lowest whose overall agreement on these frames is >= target plus one
+    binomial standard error. Without that margin the threshold sits where validation
+    just reaches the target, and held-out frames miss it about half the time (the units
+    bench: 99.4% on 469 validation frames, 98.9% on 444 test frames)."""
     y = teacher.argmax(1)
     rows = calibration(logits_of(net, feats), teacher if tail_logits is None else tail_logits, y,
                        EXIT_THRESHOLDS)
-    return rows, pick_default_threshold(rows, 1.0, tolerance_pp=(1.0 - target) * 100)
+    need = min(1.0, target + math.sqrt(target * (1.0 - target) / max(1, len(y))))
+    return rows, pick_default_threshold(rows, 1.0, tolerance_pp=(1.0 - need) * 100)
 
 
 def _needed(graph, outputs):
