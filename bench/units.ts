@@ -124,7 +124,7 @@ export async function run(args: string[]): Promise<unknown> {
   const ev = await evaluate(rt, { images: frames, labels: clean, count: n });
   await rt.close();
   const units = ev.rates.filter((r) => m.rates[r.level].unit !== undefined);
-  const points: RatePoint[] = units.map((r) => ({ kind: 'unit', label: r.name, bytes: r.codedBytes, accuracy: r.accuracy }));
+  const points: RatePoint[] = ev.rates.map((r) => ({ kind: units.includes(r) ? 'unit' : 'int8', label: r.name, bytes: r.codedBytes, accuracy: r.accuracy }));
   const sweepUnit = units.find((r) => r.accuracy >= 0.99) ?? units[units.length - 1];
   points.push(...sweepUnit.sweep.map((p) => ({ kind: 'exit' as const, label: `exit ≥ ${p.threshold} + ${sweepUnit.name}`, bytes: p.bytesPerInput, accuracy: p.accuracy })));
   const offloaded = await offload(model, m, frames, n, clean);
@@ -144,7 +144,7 @@ export async function run(args: string[]): Promise<unknown> {
   const plot = flag(args, 'plot');
   if (plot) {
     fs.writeFileSync(plot, plotRateAccuracy(points, `MobileNet-class 96×96 RGB, cut at [${cut.splitShape.join('×')}], ${n} test images`, {
-      unit: 'learned units (every frame sent)', exit: `early exit + ${sweepUnit.name} (bytes per input)`,
+      unit: 'learned units (every frame sent)', int8: 'the split bundle\'s 8-bit level', exit: `early exit + ${sweepUnit.name} (bytes per input)`,
       jpeg: 'JPEG offload q10–q90 (whole model in the cloud)', webp: 'WebP offload q10–q90 (whole model in the cloud)',
     }, 'agreement with the original model'));
   }
