@@ -2,7 +2,7 @@
 // bytes per frame on a log axis against accuracy, one colour and line per kind of point.
 
 export interface RatePoint {
-  kind: 'unit' | 'exit' | 'png' | 'webp' | 'jpeg' | 'raw' | 'float32';
+  kind: 'unit' | 'exit' | 'png' | 'webp' | 'jpeg' | 'raw' | 'float32' | 'int8';
   label: string;
   bytes: number;
   accuracy: number;
@@ -16,6 +16,7 @@ const STYLE: Record<RatePoint['kind'], { colour: string; name: string }> = {
   jpeg: { colour: '#8c564b', name: 'JPEG offload (whole model in the cloud)' },
   raw: { colour: '#7f7f7f', name: 'raw pixels offload' },
   float32: { colour: '#9467bd', name: 'split tensor as float32' },
+  int8: { colour: '#17becf', name: 'split tensor, 8-bit coded' },
 };
 
 const W = 760;
@@ -23,9 +24,12 @@ const H = 440;
 const M = { left: 64, right: 24, top: 40, bottom: 120 };
 
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+// 14 px unless the title would overrun the width (a sans-serif glyph is about 0.55 em wide)
+const titleSize = (t: string) => Math.min(14, Math.floor((W - 16) / (0.55 * t.length)));
 
 /** `names` overrides legend entries; `measure` names the y axis (default accuracy). */
 export function plotRateAccuracy(points: RatePoint[], title: string, names: Partial<Record<RatePoint['kind'], string>> = {}, measure = 'accuracy'): string {
+  const heading = `${title}: bytes per frame against ${measure}`;
   const xs = points.map((p) => Math.max(p.bytes, 0.1));
   const lo = Math.floor(Math.log10(Math.min(...xs)));
   const hi = Math.ceil(Math.log10(Math.max(...xs)));
@@ -37,7 +41,7 @@ export function plotRateAccuracy(points: RatePoint[], title: string, names: Part
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}: bytes per frame against ${esc(measure)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="${titleSize(heading)}">${esc(heading)}</text>`,
   ];
   for (let e = lo; e <= hi; e++) {
     const px = x(10 ** e);

@@ -2,6 +2,7 @@
 full model, and grafted onto head.onnx as one more output (the runtime's
 head.exitLogits then works unchanged).
 """
+import math
 import time
 
 import onnx
@@ -17,14 +18,18 @@ EXIT_THRESHOLDS = sorted(set(THRESHOLDS + [0.3, 0.4, 0.45, 0.985, 0.995, 0.998, 
 
 
 class ExitBranch(nn.Module):
-    """depthwise 3x3 + 1x1 to `width` + GAP + FC: a few kMAC per position on the gateway."""
+    """depthwise 3x3, 1x1 to `width`, depthwise 3x3 at stride 2, 1x1 to 2*width, GAP, FC.
+    The strided second stage sees a wider context at a quarter of the positions: on the
+    MobileNet bench (cut at 32x12x12) it exits 75% of test frames at 99.6% agreement
+    where the single-stage branch exited 67% at 99.3%, for ~2 MMAC per frame."""
 
     def __init__(self, split_shape, classes, width=128):
         super().__init__()
         c = split_shape[0]
         self.body = nn.Sequential(*conv_bn_relu(c, c, groups=c), *conv_bn_relu(c, width, k=1),
-                                  *conv_bn_relu(width, width, groups=width),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
+                                  *conv_bn_relu(width, width, stride=2, groups=width),
+                                  *conv_bn_relu(width, 2 * width, k=1),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes))
 
     def forward(self, f):
         return self.body(f)
@@ -64,11 +69,15 @@ def logits_of(net, feats, batch_size=500):
 def calibrate(net, feats, teacher, tail_logits=None, target=0.99):
     """Threshold -> exit rate, exit agreement, overall agreement (exited frames answered by
     the exit, the rest by `tail_logits`, default the original model itself); the default
-    threshold is the lowest whose overall agreement stays >= target."""
+    threshold is the lowest whose overall agreement on these frames is >= target plus one
+    binomial standard error. Without that margin the threshold sits where validation
+    just reaches the target, and held-out frames miss it about half the time (the units
+    bench: 99.4% on 469 validation frames, 98.9% on 444 test frames)."""
     y = teacher.argmax(1)
     rows = calibration(logits_of(net, feats), teacher if tail_logits is None else tail_logits, y,
                        EXIT_THRESHOLDS)
-    return rows, pick_default_threshold(rows, 1.0, tolerance_pp=(1.0 - target) * 100)
+    need = min(1.0, target + math.sqrt(target * (1.0 - target) / max(1, len(y))))
+    return rows, pick_default_threshold(rows, 1.0, tolerance_pp=(1.0 - need) * 100)
 
 
 def _needed(graph, outputs):
