@@ -121,7 +121,9 @@ export async function run(args: string[]): Promise<unknown> {
     const logits = await rt.tail((await rt.head(preprocessPixels(m, frames.subarray(s * per, (s + b) * per), b), b)).features, b);
     for (let i = 0; i < b; i++) clean[s + i] = argmax(logits, i * k, k);
   }
-  const ev = await evaluate(rt, { images: frames, labels: clean, count: n });
+  // the bundle's default threshold is measured even where its table leaves it out
+  const thresholds = [...new Set([...(m.exit?.calibration.map((c) => c.threshold) ?? []), ...(m.exit ? [m.exit.defaultThreshold] : [])])].sort((a, b) => a - b);
+  const ev = await evaluate(rt, { images: frames, labels: clean, count: n }, thresholds);
   await rt.close();
   const units = ev.rates.filter((r) => m.rates[r.level].unit !== undefined);
   const points: RatePoint[] = ev.rates.map((r) => ({ kind: units.includes(r) ? 'unit' : 'int8', label: r.name, bytes: r.codedBytes, accuracy: r.accuracy }));

@@ -77,7 +77,10 @@ def calibrate(net, feats, teacher, tail_logits=None, target=0.99):
     rows = calibration(logits_of(net, feats), teacher if tail_logits is None else tail_logits, y,
                        EXIT_THRESHOLDS)
     need = min(1.0, target + math.sqrt(target * (1.0 - target) / max(1, len(y))))
-    return rows, pick_default_threshold(rows, 1.0, tolerance_pp=(1.0 - need) * 100)
+    # only thresholds some frame reaches: the manifest's table leaves the others out, and
+    # a default no frame reaches would be an exit that never fires
+    reached = [r for r in rows if r["exitAccuracy"] is not None] or rows
+    return rows, pick_default_threshold(reached, 1.0, tolerance_pp=(1.0 - need) * 100)
 
 
 def _needed(graph, outputs):
