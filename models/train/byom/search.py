@@ -65,17 +65,19 @@ def row_of(spec, unit, ev, info, epochs):
     return row
 
 
-def refit_epochs(specs, i, deadline, seconds_per_epoch, log):
-    """Epochs for the units still to train, from the time the last one really took (the
-    machine may be slower or busier than the probe said); at least 1, at most planned."""
+def refit_epochs(specs, i, deadline, seconds_per_epoch, log, most):
+    """Epochs for the units still to train, from the time the last one really took: the
+    machine may be slower or busier than the probe said, or freer (time given back); at
+    least 1, at most `most`."""
     import time
     left = deadline - time.time()
     n_left = len(specs) - i
-    fit = int(max(1, left // max(1e-9, seconds_per_epoch * n_left)))
+    fit = int(max(1, min(most, left // max(1e-9, seconds_per_epoch * n_left))))
     for s in specs[i:]:
-        if fit < s["epochs"]:
-            log("  behind the budget: %d epochs for the %d remaining units" % (fit, n_left))
-        s["epochs"] = min(s["epochs"], fit)
+        if fit != s["epochs"]:
+            log("  %s the budget: %d epochs for the %d remaining units" % (
+                "behind" if fit < s["epochs"] else "ahead of", fit, n_left))
+        s["epochs"] = fit
 
 
 def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log, progress, deadline=None):
@@ -101,7 +103,7 @@ def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log
             row["accuracy"], row["idealBytes"], row["quant"]["min"], row["quant"]["max"]))
         out.append({"spec": spec, "row": row, "unit": unit, "eval": ev})
         if deadline and i + 1 < len(specs):
-            refit_epochs(specs, i + 1, deadline, info["seconds"] / max(1, row["epochs"]), log)
+            refit_epochs(specs, i + 1, deadline, info["seconds"] / max(1, row["epochs"]), log, cfg["search_epochs"])
     return out
 
 
