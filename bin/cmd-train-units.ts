@@ -27,6 +27,8 @@ stored under "test" come from the held-out test images through the real coder.
   --epochs N         epochs per unit (an upper bound; --minutes may lower it)
   --views N          training views: the images plus N-1 shifted, mirrored, re-lit copies,
                      each labelled by the original model itself (default 8; 1 = no copies)
+  --feature-weight W weight of the split tensor's reconstruction error beside the answer's
+                     (default 1; 0 = the answer only)
   --val F --test F   fractions of images for validation and test (default 0.15 each)
   --limit N          use at most N images (the first N paths in sorted order)
   --exit-agreement A the default exit threshold is the lowest with overall agreement >= A
@@ -53,7 +55,7 @@ function summary(r: TrainUnitsReport): string {
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     bundle: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' }, minutes: { type: 'string' },
-    quick: { type: 'boolean', default: false }, grid: { type: 'string' }, epochs: { type: 'string' }, views: { type: 'string' },
+    quick: { type: 'boolean', default: false }, grid: { type: 'string' }, epochs: { type: 'string' }, views: { type: 'string' }, 'feature-weight': { type: 'string' },
     val: { type: 'string' }, test: { type: 'string' }, limit: { type: 'string' }, 'exit-agreement': { type: 'string' },
     seed: { type: 'string' }, python: { type: 'string' }, nice: { type: 'string' }, force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const report = await trainUnits({
       bundle: path.resolve(args.bundle!), images: path.resolve(args.images!), out: args.out && path.resolve(args.out),
-      minutes: num(args.minutes), quick: args.quick, grid: args.grid, epochs: num(args.epochs), views: num(args.views),
+      minutes: num(args.minutes), quick: args.quick, grid: args.grid, epochs: num(args.epochs), views: num(args.views), featureWeight: num(args['feature-weight']),
       valFraction: num(args.val), testFraction: num(args.test), limit: num(args.limit), exitAgreement: num(args['exit-agreement']),
       seed: num(args.seed), python: args.python, nice: num(args.nice), force: args.force,
       signal: controller.signal, onEvent: (e) => bar.handle(e),
