@@ -45,7 +45,7 @@ function register(RED: NodeAPI): void {
     let actuator: Actuator | null = null;
     let problem: string | null = null;
     const status = new StatusLine(this, () => problem ? { fill: 'red', shape: 'ring', text: problem }
-      : boardStatus(board, () => `${lastText || 'waiting'} (${short(handled)})`));
+      : boardStatus(RED._, board, () => RED._('board-actuator.status.handled', { last: lastText || RED._('board-actuator.status.waiting'), n: short(handled) })));
     if (connection) {
       try {
         actuator = new Actuator(connection, mappingFromConfig(def));

@@ -3,7 +3,7 @@
 // pin (PIR, button) gives trigger messages, e.g. to start a camera-source capture.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AnalogSampler, AnalogReading, AnalogWindow, DigitalTrigger, TriggerEvent, TriggerEdge, parsePin, parsePins } from '../../hardware/sensors';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts } from '../common/node-kit';
 import { boardStatus, GatewayBoardNode } from '../gateway-board/board-status';
 
 interface BoardSourceDef extends NodeDef {
@@ -22,7 +22,9 @@ function register(RED: NodeAPI): void {
     let held = false;
     let problem: string | null = null;
     const status = new StatusLine(this, () => problem ? { fill: 'red', shape: 'ring', text: problem }
-      : boardStatus(board, () => `${paused || held ? 'paused, ' : ''}${short(sent)} ${def.mode === 'trigger' ? 'triggers' : 'readings'}`));
+      : boardStatus(RED._, board, () => statusParts(
+        (paused || held) && RED._('board-source.status.paused'),
+        RED._(def.mode === 'trigger' ? 'board-source.status.triggers' : 'board-source.status.readings', { n: short(sent) }))));
     const send = (msg: object) => {
       if (paused || held) return;
       sent++;

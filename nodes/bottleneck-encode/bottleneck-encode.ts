@@ -9,7 +9,7 @@ import { processSequencer } from '../../lib/link/sequence';
 import { RateController } from '../../lib/rate/controller';
 import { topics } from '../../lib/link/topics';
 import type { EdgeLink } from '../../lib/link/edge-link';
-import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 import type { SplitLinkNode } from '../split-link/split-link';
 
@@ -50,7 +50,11 @@ function register(RED: NodeAPI): void {
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
       // Payload bytes (the coded symbols) and frame bytes (the v1 frame handed on), per frame.
-      text: `${auto ? 'auto ' : ''}rate ${lastLevel < 0 ? '-' : lastLevel}, payload ${frames ? (payloadBytes / frames).toFixed(1) : 0} B, frame ${frames ? (bytes / frames).toFixed(1) : 0} B, ${short(frames)}`,
+      text: statusParts(
+        RED._(auto ? 'bottleneck-encode.status.autoRate' : 'bottleneck-encode.status.rate', { level: lastLevel < 0 ? '-' : lastLevel }),
+        RED._('bottleneck-encode.status.payload', { bytes: frames ? (payloadBytes / frames).toFixed(1) : 0 }),
+        RED._('bottleneck-encode.status.frame', { bytes: frames ? (bytes / frames).toFixed(1) : 0 }),
+        short(frames)),
     }));
 
     /** The version this frame's head ran on (msg.modelId from split-head), else the current one. */

@@ -5,7 +5,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { openCamera, FrameSource, CameraOptions } from '../../hardware/camera';
 import { frameConversion, Fit, FrameShape } from '../../hardware/image';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface CameraSourceDef extends NodeDef {
@@ -36,7 +36,10 @@ function register(RED: NodeAPI): void {
     let camera: FrameSource | null = null;
     const status = new StatusLine(this, () => ({
       fill: timer ? (held ? 'yellow' : 'green') : 'grey', shape: timer ? 'dot' : 'ring',
-      text: `${timer ? `${fps} fps` : fps ? 'stopped' : 'on trigger'}, ${short(frames)} frames${dropped ? `, ${dropped} dropped` : ''}`,
+      text: statusParts(
+        timer ? RED._('camera-source.status.fps', { fps }) : RED._(fps ? 'camera-source.status.stopped' : 'camera-source.status.onTrigger'),
+        RED._('camera-source.status.frames', { n: short(frames) }),
+        dropped > 0 && RED._('camera-source.status.dropped', { n: dropped })),
     }));
 
     const ready = conversion(def, model).then(({ shape, opts }) => {

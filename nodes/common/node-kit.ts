@@ -85,6 +85,14 @@ export function resolveBundleDir(dir: string, userDir?: string): string {
   return candidates.find((c) => fs.existsSync(path.join(c, 'manifest.json'))) ?? candidates[0];
 }
 
+/** A runtime message from the node's catalog: Node-RED's `RED._`, with `__name__` fields. */
+export type Say = (id: string, fields?: Record<string, string | number>) => string;
+
+/** The parts of a status line that apply, each a phrase from the catalog, in order. */
+export function statusParts(...parts: Array<string | false | null | undefined>): string {
+  return parts.filter(Boolean).join(', ');
+}
+
 /** Count formatting for status lines: 1234 → 1.2k. */
 export function short(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);

@@ -7,7 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { decide, thresholdForAccuracy, expectedAt, ExitPromise, checkSettings, describeChange, auditRoutes, type AuditAnswer, type GuardChange } from '../../lib/exit';
 import type { ModelRuntime } from '../../lib/model';
-import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface GateDef extends NodeDef {
@@ -32,13 +32,14 @@ function register(RED: NodeAPI): void {
     const status = new StatusLine(this, () => {
       if (refused) return { fill: 'red', shape: 'ring', text: refused.slice(0, 60) };
       const total = exited + forwarded;
-      const t = threshold === NEVER ? 'off' : threshold.toFixed(2);
-      const line = `t=${t} exit ${total ? Math.round((100 * exited) / total) : 0}% of ${short(total)}`;
+      const t = threshold === NEVER ? RED._('early-exit-gate.status.off') : threshold.toFixed(2);
+      const line = RED._('early-exit-gate.status.exits', { threshold: t, percent: total ? Math.round((100 * exited) / total) : 0, n: short(total) });
       if (!promise) return { fill: 'green', shape: 'dot', text: line };
       const b = promise.guard.bounds();
       const eps = promise.settings.epsilon;
-      const audit = promise.paused ? 'audit paused: no answers' : `audit ${b.losses}/${b.n} ≤${pct(b.upper)}`;
-      const text = `${line}, ε ${pct(eps)}: ${audit}${promise.guard.uncertified ? ', stream changed' : promise.guard.tightened ? ', tightened' : ''}`;
+      const audit = promise.paused ? RED._('early-exit-gate.status.auditPaused') : RED._('early-exit-gate.status.audit', { losses: b.losses, n: b.n, upper: pct(b.upper) });
+      const text = statusParts(line, RED._('early-exit-gate.status.promise', { epsilon: pct(eps), audit }),
+        promise.guard.uncertified ? RED._('early-exit-gate.status.changed') : promise.guard.tightened && RED._('early-exit-gate.status.tightened'));
       const fill = b.lower > eps || promise.guard.tightened ? 'yellow' : promise.paused ? 'grey' : 'green';
       return { fill, shape: b.upper <= eps ? 'dot' : 'ring', text };
     });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Node, NodeStatus } from 'node-red';
 import type { BoardConnection } from '../../hardware/board';
+import type { Say } from '../common/node-kit';
 
 export interface GatewayBoardNode extends Node {
   /** Null when the configuration is unusable (the reason is in `problem`). */
@@ -12,13 +13,13 @@ export interface GatewayBoardNode extends Node {
 }
 
 /** A consumer's status: the board's state first, then what the consumer has to say. */
-export function boardStatus(board: GatewayBoardNode | null, ok: () => string): NodeStatus {
+export function boardStatus(say: Say, board: GatewayBoardNode | null, ok: () => string): NodeStatus {
   if (!board) return { fill: 'red', shape: 'ring', text: 'node-red-contrib-split-dnn/gateway-board:gateway-board.status.none' };
   const c = board.connection;
   if (!c) return { fill: 'red', shape: 'ring', text: board.problem ?? 'node-red-contrib-split-dnn/gateway-board:gateway-board.status.unusable' };
   if (c.state === 'ready') return { fill: 'green', shape: 'dot', text: ok() };
-  if (c.state === 'lost') return { fill: 'red', shape: 'ring', text: `board lost: ${c.lastError?.message ?? ''}`.slice(0, 40) };
-  return { fill: 'yellow', shape: 'ring', text: `connecting ${c.description}`.slice(0, 40) };
+  if (c.state === 'lost') return { fill: 'red', shape: 'ring', text: say('node-red-contrib-split-dnn/gateway-board:gateway-board.status.lost', { error: c.lastError?.message ?? '' }).slice(0, 40) };
+  return { fill: 'yellow', shape: 'ring', text: say('node-red-contrib-split-dnn/gateway-board:gateway-board.status.connecting', { board: c.description }).slice(0, 40) };
 }
 
 /** Serial devices a Firmata board may sit on, by stable id first (for the editor's list). */

@@ -9,7 +9,7 @@ import { BoundedMap } from '../../lib/link/bounded-map';
 import type { CloudLink, GatewayState } from '../../lib/link/cloud-link';
 import { FRAME_FLAGS, type Frame } from '../../lib/wire';
 import { auditRoutes, auditTag, type AuditTag } from '../../lib/exit/ledger';
-import { handleInput, LogThrottle, StatusLine, short } from '../common/node-kit';
+import { handleInput, LogThrottle, StatusLine, short, statusParts } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 
 interface TransmitDef extends NodeDef { link: string; role: 'edge' | 'cloud' }
@@ -31,12 +31,18 @@ function register(RED: NodeAPI): void {
       const e = edge?.stats();
       const c = cloud?.stats();
       const refused = (e ? e.malformedAnswers + e.refusedAnswers : 0) + (c ? c.malformed + c.forged : 0);
-      const text = (role === 'edge'
+      const said = RED._('mqtt-transmit.state.' + state);
+      const text = statusParts(said, ...(role === 'edge'
         // Frame bytes as the link sends them (v2 once a tail answered in v2), link bytes from the socket, both ways.
-        ? `${state}, ${short(edge?.outbox.size ?? 0)} pending${e?.dropped ? `, ${e.dropped} dropped` : ''}${e?.published ? `, frame ${(e.frameBytesSent / e.published).toFixed(1)} B v${e.wire}, link ${short(e.linkBytesSent + e.linkBytesReceived)} B` : ''}`
-        : `${state}, ${short(c?.received ?? 0)} frames in${c?.gapsOpen ? `, ${c.gapsOpen} missing` : ''}`) + (refused ? `, ${short(refused)} refused` : '');
+        ? [RED._('mqtt-transmit.status.pending', { n: short(edge?.outbox.size ?? 0) }),
+          !!e?.dropped && RED._('mqtt-transmit.status.dropped', { n: e.dropped }),
+          !!e?.published && RED._('mqtt-transmit.status.frameBytes', { bytes: (e.frameBytesSent / e.published).toFixed(1), wire: e.wire }),
+          !!e?.published && RED._('mqtt-transmit.status.linkBytes', { bytes: short(e.linkBytesSent + e.linkBytesReceived) })]
+        : [RED._('mqtt-transmit.status.framesIn', { n: short(c?.received ?? 0) }),
+          !!c?.gapsOpen && RED._('mqtt-transmit.status.missing', { n: c.gapsOpen })]),
+      refused > 0 && RED._('mqtt-transmit.status.refused', { n: short(refused) }));
       // Down: why. Up but refused something (an ACL, say): the counts and why, until the next reconnect.
-      if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${state}: ${lastError}` : text };
+      if (!up) return { fill: lastError ? 'red' : 'yellow', shape: 'ring', text: lastError ? `${said}: ${lastError}` : text };
       return { fill: lastError ? 'yellow' : 'green', shape: 'dot', text: lastError ? `${text}; ${lastError}` : text };
     });
     if (!config) {

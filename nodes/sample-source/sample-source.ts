@@ -2,7 +2,7 @@
 // demo and the tests have real frames (and ground truth) without hardware.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { readSamples, sampleImage, SampleSet } from '../../lib/model';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface SampleSourceDef extends NodeDef { model: string; fps: string; limit: string; autostart: boolean }
@@ -25,7 +25,9 @@ function register(RED: NodeAPI): void {
     let timer: NodeJS.Timeout | null = null;
     // Paused by split-head's backpressure output: the timer runs on, frames wait.
     let held = false;
-    const status = new StatusLine(this, () => ({ fill: timer ? (held ? 'yellow' : 'green') : 'grey', shape: timer ? 'dot' : 'ring', text: `${timer ? held ? 'paused' : `${fps} fps` : 'stopped'}, ${short(sent)} sent` }));
+    const status = new StatusLine(this, () => ({ fill: timer ? (held ? 'yellow' : 'green') : 'grey', shape: timer ? 'dot' : 'ring', text: statusParts(
+      timer ? held ? RED._('sample-source.status.paused') : RED._('sample-source.status.fps', { fps }) : RED._('sample-source.status.stopped'),
+      RED._('sample-source.status.sent', { n: short(sent) })) }));
 
     const samples = config
       ? config.runtime.then(async (rt) => (set = await readSamples(rt.bundle)))

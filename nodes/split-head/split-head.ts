@@ -3,7 +3,7 @@
 // preprocessing → the head ONNX model → msg.features (the split tensor) and msg.exitLogits.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { headInput, InferenceError, RawHints } from '../../lib/model';
-import { StatusLine, short, NO_MODEL } from '../common/node-kit';
+import { StatusLine, short, statusParts, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 import { admitInput, AdmitDef } from './admit';
 
@@ -17,14 +17,17 @@ function register(RED: NodeAPI): void {
     let errors = 0;
     const status = new StatusLine(this, () => {
       const c = admission.counts();
-      return { fill: c.pressure ? 'yellow' : 'green', shape: 'dot', text: `${short(frames)} frames${c.shed ? `, ${short(c.shed)} shed` : ''}${errors ? `, ${errors} errors` : ''}` };
+      return { fill: c.pressure ? 'yellow' : 'green', shape: 'dot', text: statusParts(
+        RED._('split-head.status.frames', { n: short(frames) }),
+        c.shed > 0 && RED._('split-head.status.shed', { n: short(c.shed) }),
+        errors > 0 && RED._('split-head.status.errors', { n: errors })) };
     });
     if (!config) {
       status.set({ fill: 'red', shape: 'ring', text: NO_MODEL });
     } else {
       status.set({ fill: 'yellow', shape: 'ring', text: 'split-head.status.loading' });
       config.runtime.then(() => status.set({ fill: 'green', shape: 'dot', text: 'split-head.status.ready' }),
-        (err: Error) => status.set({ fill: 'red', shape: 'ring', text: `model: ${err.message.slice(0, 30)}` }));
+        (err: Error) => status.set({ fill: 'red', shape: 'ring', text: RED._('split-head.status.modelFailed', { error: err.message.slice(0, 30) }) }));
     }
 
     const admission = admitInput(this, def, async (msg, send) => {

@@ -22,8 +22,8 @@ function register(RED: NodeAPI): void {
     let fleet: FleetView | null = null;
     let update: unknown = null;
     const status = new StatusLine(this, () => (fleet
-      ? { fill: 'green', shape: 'dot', text: `${fleet.entries.size} runtimes, ${[...fleet.entries.values()].filter((e) => e.live).length} live` }
-      : { fill: 'green', shape: 'dot', text: `status published ${reporter?.published ?? 0}×` }));
+      ? { fill: 'green', shape: 'dot', text: RED._('split-health.status.fleet', { n: fleet.entries.size, live: [...fleet.entries.values()].filter((e) => e.live).length }) }
+      : { fill: 'green', shape: 'dot', text: RED._('split-health.status.published', { n: reporter?.published ?? 0 }) }));
     ota?.agent.then((a) => a.on('report', (r) => { update = r; reporter?.publish(); }), () => undefined);
 
     const ready = (async () => {

@@ -54,7 +54,7 @@ function register(RED: NodeAPI): void {
       });
       agent.start();
       agent.resumeStaged();
-      status.set(key ? { fill: 'grey', shape: 'dot', text: `trusting key ${keyId(key)}` } : { fill: 'yellow', shape: 'ring', text: 'split-ota.status.noKey' });
+      status.set(key ? { fill: 'grey', shape: 'dot', text: RED._('split-ota.status.trusting', { key: keyId(key) }) } : { fill: 'yellow', shape: 'ring', text: 'split-ota.status.noKey' });
       // Secure by default, not an error: a runtime without a pinned key simply takes no updates.
       if (!key) this.log('updates off: no signing key pinned (splitDnn.otaPublicKey in settings, SPLIT_DNN_OTA_PUBLIC_KEY, or the node): every update will be refused');
       return agent;

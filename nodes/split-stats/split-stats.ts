@@ -13,7 +13,7 @@ import type { Gap, Recovery, Reset } from '../../lib/link/sequence';
 import type { Refusal } from '../../lib/link/identity';
 import type { EdgeLink } from '../../lib/link/edge-link';
 import type { CloudLink } from '../../lib/link/cloud-link';
-import { handleInput, StatusLine, short } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts } from '../common/node-kit';
 import type { SplitLinkNode } from '../split-link/split-link';
 import type { SplitModelNode } from '../split-model/split-model';
 import { auditChartMessages, chartMessages, rateOptions, tableMessage, OUTPUT_LABELS, RATE_OUTPUT } from './dashboard';
@@ -122,7 +122,10 @@ function register(RED: NodeAPI): void {
       const fps = rows.reduce((n, r) => n + r.fps, 0);
       const mine = rows.find((r) => r.gateway === own);
       const exit = mine?.exitRatio ?? null;
-      return { fill: 'green', shape: 'dot', text: `${rows.length} gw, ${short(Math.round(fps))} fps${exit === null ? '' : `, exit ${Math.round(100 * exit)}%`}` };
+      return { fill: 'green', shape: 'dot', text: statusParts(
+        RED._('split-stats.status.gateways', { n: rows.length }),
+        RED._('split-stats.status.fps', { fps: short(Math.round(fps)) }),
+        exit !== null && RED._('split-stats.status.exit', { percent: Math.round(100 * exit) })) };
     });
 
     // Only the side(s) this node is told to watch: asking split-link for the other side

@@ -16,7 +16,7 @@ import { headerDisagrees, topicIdentity } from '../../lib/link/identity';
 import { BoundedMap } from '../../lib/link/bounded-map';
 import { Task, perSample, taskFor } from '../../lib/task';
 import { answerBody } from '../../lib/link/answer-body';
-import { handleInput, StatusLine, short, NO_MODEL } from '../common/node-kit';
+import { handleInput, StatusLine, short, statusParts, NO_MODEL } from '../common/node-kit';
 import type { SplitModelNode } from '../split-model/split-model';
 
 interface TailDef extends NodeDef { model: string }
@@ -35,7 +35,10 @@ function register(RED: NodeAPI): void {
     let rejected = 0;
     const status = new StatusLine(this, () => ({
       fill: 'green', shape: 'dot',
-      text: `${short(results)} results${tracker.duplicates ? `, ${tracker.duplicates} dup` : ''}${rejected ? `, ${rejected} bad` : ''}`,
+      text: statusParts(
+        RED._('tail-infer.status.results', { n: short(results) }),
+        tracker.duplicates > 0 && RED._('tail-infer.status.duplicates', { n: tracker.duplicates }),
+        rejected > 0 && RED._('tail-infer.status.rejected', { n: rejected })),
     }));
     const ready: Promise<ModelRuntime> | null = config?.runtime ?? null;
     ready?.catch((err: Error) => status.set({ fill: 'red', shape: 'ring', text: err.message.slice(0, 40) }));

@@ -1,10 +1,10 @@
 // The hardware nodes in node-red-node-test-helper, with the serial binding swapped for a
 // FakeArduino's (through the gatewayBoardBinding runtime setting), and status recording.
 import type { NodeStatus } from 'node-red';
-import { helper, ALL_NODES } from './red';
+import { helper, ALL_NODES, nodeModule } from './red';
 import type { FakeArduino } from './fake-arduino';
 
-export const HARDWARE_NODES = ['gateway-board', 'board-source', 'camera-source', 'board-actuator'].map((type) => require(`../../nodes/${type}/${type}`));
+export const HARDWARE_NODES = ['gateway-board', 'board-source', 'camera-source', 'board-actuator'].map(nodeModule);
 
 export async function loadHardwareFlow(fake: FakeArduino | null, flow: object[]): Promise<void> {
   helper.settings(fake ? { gatewayBoardBinding: fake.binding } : {});

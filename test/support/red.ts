@@ -1,13 +1,38 @@
 // node-red-node-test-helper set up for this package's nodes: load a flow, wait for the
 // bundle to load, and collect what reaches helper and catch nodes.
+import * as path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import type { NodeMessage } from 'node-red';
+import type { NodeAPI, NodeMessage } from 'node-red';
+import { i18n as nodeRedI18n } from '@node-red/util';
 
 helper.init(require.resolve('node-red'));
 
+const MODULE = 'node-red-contrib-split-dnn';
+// The typings leave out the loader's half of the API.
+const i18n = nodeRedI18n as typeof nodeRedI18n & {
+  init(settings: object): void;
+  registerMessageCatalog(namespace: string, dir: string, file: string): Promise<void>;
+};
+i18n.init({ lang: 'en-US' });
+
+/**
+ * A node module as Node-RED's loader gives it: `RED._` bound to the node's own catalog
+ * (the helper's is the identity), so status lines read as the editor would show them.
+ */
+export function nodeModule(type: string): (red: NodeAPI) => Promise<void> {
+  const register = require(`../../nodes/${type}/${type}`) as (red: NodeAPI) => void;
+  const dir = path.join(__dirname, '..', '..', 'nodes', type, 'locales');
+  const catalog = i18n.registerMessageCatalog(`${MODULE}/${type}`, dir, `${type}.json`);
+  return async (red) => {
+    await catalog;
+    const say = (id: string, fields?: Record<string, string | number>) => i18n._(id.includes(':') ? id : `${MODULE}/${type}:${id}`, fields);
+    register(Object.create(red, { _: { value: say } }) as NodeAPI);
+  };
+}
+
 export const ALL_NODES = [
   'split-model', 'split-link', 'sample-source', 'split-head', 'early-exit-gate', 'bottleneck-encode', 'mqtt-transmit', 'tail-infer', 'split-stats', 'split-ota', 'split-health',
-].map((type) => require(`../../nodes/${type}/${type}`));
+].map(nodeModule);
 
 // Core nodes the shipped flows use besides ours (the helper preloads only catch/status/complete).
 export const CORE_NODES = ['common/21-debug.js', 'common/90-comment.js', 'common/60-link.js', 'function/15-change.js'].map((file) => require(`@node-red/nodes/core/${file}`));
