@@ -64,6 +64,19 @@ async function publish(dir: string, target: { gateways?: string[]; groups?: stri
   return BundlePublisher.open({ settings: { url: broker.url, protocolVersion: 4 }, bundleDir: dir, ...target });
 }
 
+/**
+ * After the camera stops, frames already inside head/encode still reach `sent`: wait until
+ * no new frame has appeared for a while and every frame sent has its answer.
+ */
+async function drained(): Promise<void> {
+  for (;;) {
+    const n = sent.messages.length;
+    await results.wait(n, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    if (sent.messages.length === n) return;
+  }
+}
+
 /** Sends `n` frames and waits until every frame sent so far has its answer. */
 async function framesRoundTrip(n: number): Promise<void> {
   const want = sent.messages.length + n;
@@ -117,8 +130,7 @@ test('a signed update applied while frames flow: tails first, then the gateway; 
   helper.getNode('camera').receive({ payload: 'stop' });
   await toFleet.withdraw();
   await toFleet.close();
-  const total = sent.messages.length;
-  await results.wait(total, 30_000);
+  await drained();
 
   const during = sent.messages.slice(before).map(frameOf);
   const answered = new Map(results.messages.map((m) => [frameOf(m).seq, m]));
@@ -202,7 +214,7 @@ test('a bundle that errors after the switch (the tails do not know it) is rolled
   assert.equal(r.state, 'rolled-back');
   assert.match(String(r.reason), /3 errors on probation, the last: frame is for model/);
   assert.equal(slotOf('model-edge').current.modelId, running);
-  await results.wait(sent.messages.length, 30_000);
+  await drained();
   const after = sent.messages.slice(from).map(frameOf);
   const lastV5 = after.map((f) => f.modelId).lastIndexOf(id5);
   console.log(JSON.stringify({ framesOnV5: after.filter((f) => f.modelId === id5).length, framesAfterRollback: after.length - lastV5 - 1 }));
