@@ -3,7 +3,7 @@
 // a status line that is repainted at most a few times a second however fast frames flow.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import type { Node, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
@@ -86,7 +86,7 @@ export function resolveBundleDir(dir: string, userDir?: string): string {
 }
 
 /** A runtime message from the node's catalog: Node-RED's `RED._`, with `__name__` fields. */
-export type Say = (id: string, fields?: Record<string, string | number>) => string;
+export type Say = NodeAPI['_'];
 
 /** The parts of a status line that apply, each a phrase from the catalog, in order. */
 export function statusParts(...parts: Array<string | false | null | undefined>): string {
