@@ -23,7 +23,8 @@ stored under "test" come from the held-out test images through the real coder.
   --minutes M        time budget for the whole run (default 20, --quick 4): epochs per unit
                      are fitted to it after timing a few training steps
   --quick            a small search (2 units): for CI and a first look
-  --grid C:S:L:Q,..  units to try: channels, stride (1, 2, 4), rate weight lambda, quant step
+  --grid C:S:L:Q,..  units to try: channels, stride (1, 2, 4), rate weight lambda, quant step,
+                     and optionally :W, that unit's own --feature-weight
   --epochs N         epochs per unit (an upper bound; --minutes may lower it)
   --views N          training views: the images plus N-1 shifted, mirrored, re-lit copies,
                      each labelled by the original model itself (default 8; 1 = no copies)

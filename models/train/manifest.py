@@ -31,6 +31,7 @@ def rate_entry(level, name, enc_file, dec_file, row, ev, unsplit_acc, rate_calib
         "unit": {
             "channels": row["channels"], "stride": row["stride"], "lambda": row["lambda"],
             "step": row["step"], "epochs": row["epochs"],
+            **({"featureWeight": row["featureWeight"]} if "featureWeight" in row else {}),
             "encoderParams": ev["encoderParams"], "decoderParams": ev["decoderParams"],
         },
         # overall accuracy when the samples that do not exit go through this unit
