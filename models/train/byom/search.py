@@ -21,20 +21,19 @@ def feature_distortion(scale):
     return distortion
 
 
-def teacher_distortion(cfg, scale, weight=None):
+def teacher_distortion(cfg, scale, weight):
     """Label-free: CE + KD against the original model's logits on the very view being
     trained (a shifted copy may change its top-1), so the logged "acc" is agreement; plus
-    the split tensor's MSE (in units of its variance) weighted by cfg["feature_weight"]:
+    the split tensor's MSE (in units of its variance) weighted by `weight`:
     thousands of targets per image instead of a handful of logits, which is what a few
     thousand images need not to be learnt by heart."""
     base = bank.label_distortion(cfg)
-    w = cfg.get("feature_weight", 0.0) if weight is None else weight
 
     def distortion(logits, feats, teach, y, recon=None):
         loss, parts = base(logits, feats, teach, teach.argmax(1))
-        if w > 0:
+        if weight > 0:
             mse = F.mse_loss(recon, feats) / scale
-            loss = loss + w * mse
+            loss = loss + weight * mse
             parts["mse"] = mse
         return loss, parts
     return distortion
@@ -87,10 +86,8 @@ def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log
     scale = float(feats["train"][:512].float().var())
     out = []
     for i, spec in enumerate(specs):
-        if fallback:
-            distortion = feature_distortion(scale)
-        else:
-            distortion = teacher_distortion(cfg, scale, spec.get("feature_weight"))
+        weight = spec.get("feature_weight", cfg["feature_weight"])
+        distortion = feature_distortion(scale) if fallback else teacher_distortion(cfg, scale, weight)
         label = "c%d-s%d lambda %g step %g" % (spec["channels"], spec["stride"], spec["lambda"], spec["step"])
         if "feature_weight" in spec:
             label += " feature weight %g" % spec["feature_weight"]
@@ -102,7 +99,7 @@ def run(specs, tail, feats, teacher, cfg, split_shape, final_relu, fallback, log
         ev = evaluate(unit, tail, feats["train"], feats["val"], teacher["val"], fallback)
         row = row_of(spec, unit, ev, info, spec.get("epochs") or cfg["search_epochs"])
         row["index"] = i
-        row["featureWeight"] = spec.get("feature_weight", cfg.get("feature_weight", 0.0))
+        row["featureWeight"] = weight
         log("    -> val agreement %.4f idealBytes %.2f q[%d,%d]" % (
             row["accuracy"], row["idealBytes"], row["quant"]["min"], row["quant"]["max"]))
         out.append({"spec": spec, "row": row, "unit": unit, "eval": ev})
