@@ -6,7 +6,7 @@
  * and the figures on the held-out test images: every unit, the exit sweep, and the
  * whole image offloaded as JPEG/WebP at several qualities through the original model.
  *
- *   npm run bench -- units [--json] [--work DIR] [--minutes 20] [--at TENSOR] [--plot docs/units-rate.svg]
+ *   npm run bench -- units [--json] [--work DIR] [--minutes 20] [--grid C:S:L:Q[:W],..] [--at TENSOR] [--plot docs/units-rate.svg]
  *
  * --smoke: a tiny demo model (2,000 images, 1 epoch) and train-units --quick, to check the
  * path end to end in a few minutes; its figures say nothing about the goals.
@@ -105,7 +105,7 @@ export async function run(args: string[]): Promise<unknown> {
   const minutes = Number(flag(args, 'minutes') ?? (smoke ? 4 : 20));
   const trainStart = Date.now();
   const trained = path.join(work, 'trained');
-  const report = await trainUnits({ bundle: split, images, out: trained, minutes, quick: smoke, force: true, nice: 10, onLog: args.includes('--verbose') ? (l) => process.stderr.write(`${l}\n`) : undefined });
+  const report = await trainUnits({ bundle: split, images, out: trained, minutes, quick: smoke, grid: flag(args, 'grid'), force: true, nice: 10, onLog: args.includes('--verbose') ? (l) => process.stderr.write(`${l}\n`) : undefined });
   const trainSeconds = (Date.now() - trainStart) / 1000;
 
   // the same test images, through the runtime (units, exit sweep) and through image codecs

@@ -1,7 +1,7 @@
 // split-dnn train-units on a model the project exports itself: the shipped Fashion-MNIST
 // head and tail composed into one ONNX graph, cut again by split-dnn split (8-bit level
 // only), then trained with --quick from unlabeled PNGs. The learned bank must beat the
-// 8-bit coding by 5x in bytes at 96% agreement on the held-out test images, load in the
+// 8-bit coding by 5x in bytes at 97% agreement on the held-out test images, load in the
 // runtime, pass split-dnn eval and run in a Node-RED flow; Ctrl-C must leave the input
 // bundle exactly as it was.
 import { test, before, after } from 'node:test';
@@ -24,7 +24,13 @@ import { helper, startRed, stopRed, loadFlow, Collector, modelReady } from './su
 
 const SHIPPED = path.join(repoRoot(), 'models', 'fmnist-cnn');
 const CLI = path.join(REPO, 'dist', 'bin', 'split-dnn.js');
-const IMAGES = 2400;
+const IMAGES = 3000;
+// ~740 test images: at 98% one image is 0.13 points and the binomial error 0.5 (at 350 it
+// was 0.75, as much as the margin the unit has over issue 16's 98%)
+const SPLIT_FLAGS = ['--val', '0.2', '--test', '0.25'];
+// Issue 16 asks 98%; c64-s2 (270 B) measured 97.7% and 98.4% on test at seeds 0 and 1, so
+// the run reaches it on some seeds and this asserts what it reaches on every one measured.
+const GOAL = 0.97;
 const work = tempDir('train-units');
 const split = path.join(work, 'split');
 const images = path.join(work, 'images');
@@ -73,21 +79,20 @@ test('Ctrl-C during training leaves the input bundle exactly as it was', { timeo
   assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('split.')), [], 'no temporary folder left behind');
 });
 
-test('--quick: a learned level at least 5x smaller than the 8-bit level agrees with the original model on >= 96% of held-out images (the 98% goal is reached on some seeds, not on every one)', { timeout: 960_000 }, async () => {
+test('--quick: a learned level at least 5x smaller than the 8-bit level agrees with the original model on >= 97% of held-out images', { timeout: 960_000 }, async () => {
   // Idle, the run needs about 5 minutes (100 epochs per unit); the budget leaves a busy machine room for as many epochs.
-  const run = spawnSync(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--out', trained, '--quick', '--minutes', '15', '--nice', '10', '--json'], { encoding: 'utf8', timeout: 950_000 });
+  const run = spawnSync(process.execPath, [CLI, 'train-units', '--bundle', split, '--images', images, '--out', trained, '--quick', ...SPLIT_FLAGS, '--minutes', '15', '--nice', '10', '--json'], { encoding: 'utf8', timeout: 950_000 });
   assert.equal(run.status, 0, `${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`);
   report = JSON.parse(run.stdout);
   manifest = (await loadBundle(trained)).manifest;
   const int8 = report.test.rates.find((r) => manifest.rates[r.level].unit === undefined);
   assert.ok(int8, 'the split\'s 8-bit level is compared on the same test images');
   const learned = report.test.rates.filter((r) => manifest.rates[r.level].unit !== undefined);
-  // c64-s2 at feature weight 20 lands at 97.7-98.9% on validation and 97.8-98.3% on test
-  // (190 B) in the runs measured; at 97.7% c8-s4 (12 B) ties it on validation and the front
-  // drops it, which is what this seed does: c8-s4 alone then holds 96.8%.
+  // c64-s2 at lambda 2e-3, feature weight 20: 97.1-99.1% on validation, 97.7-98.6% on test at
+  // ~270 B in three runs; c8-s4 (12 B) holds 95.2-97.7%, so the front keeps both.
   assert.ok(learned.length >= 1, `${learned.length} learned levels`);
-  const good = learned.filter((r) => r.agreement >= 0.96 && r.codedBytes * 5 <= int8!.codedBytes);
-  assert.ok(good.length >= 1, `no unit at >= 96% and <= ${(int8!.codedBytes / 5).toFixed(0)} B: ${JSON.stringify(report.test.rates)}`);
+  const good = learned.filter((r) => r.agreement >= GOAL && r.codedBytes * 5 <= int8!.codedBytes);
+  assert.ok(good.length >= 1, `no unit at >= ${GOAL * 100}% and <= ${(int8!.codedBytes / 5).toFixed(0)} B: ${JSON.stringify(report.test.rates)}`);
   console.log(`# train-units --quick: ${report.seconds.toFixed(0)} s; ${report.test.rates.map((r) => `${r.name} ${r.codedBytes.toFixed(1)} B ${(r.agreement * 100).toFixed(1)}%`).join(', ')}`);
 });
 
@@ -121,7 +126,7 @@ test('the all-in-one flow as shipped runs the trained bundle over a real broker:
   const bundle = await loadBundle(trained);
   const samples = await readSamples(bundle);
   const n = Math.min(60, samples.count);
-  const level = report.test.rates.filter((r) => r.agreement >= 0.96 && manifest.rates[r.level].unit !== undefined).sort((a, b) => a.codedBytes - b.codedBytes)[0]?.level
+  const level = report.test.rates.filter((r) => r.agreement >= GOAL && manifest.rates[r.level].unit !== undefined).sort((a, b) => a.codedBytes - b.codedBytes)[0]?.level
     ?? report.test.rates.filter((r) => manifest.rates[r.level].unit !== undefined).sort((a, b) => b.agreement - a.agreement)[0].level;
   // What the bundle answers on each path, run outside Node-RED: the grafted exit, and head → unit → coder → tail.
   const rt = await ModelRuntime.open(trained, { workers: 1 });
